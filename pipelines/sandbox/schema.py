@@ -19,10 +19,10 @@ from __future__ import annotations
 import polars as pl
 
 TS = pl.Datetime("us", "UTC")
-D = pl.Date
-I = pl.Int64  # noqa: E741
-S = pl.String
-B = pl.Boolean
+D = pl.Date()
+I = pl.Int64()  # noqa: E741
+S = pl.String()
+B = pl.Boolean()
 
 Schema = dict[str, pl.DataType]
 
@@ -348,7 +348,7 @@ WORLD: dict[str, Schema] = {
     },
     "klaviyo_metrics": {
         "metric_id": S,
-        "name": S,  # Received Email | Opened Email | Clicked Email | Unsubscribed | Started Checkout
+        "name": S,  # Received Email | Opened Email | Clicked Email | Unsubscribed | ...Checkout
         "integration": S,  # Klaviyo | Shopify
         "created": TS,
         "updated": TS,
@@ -414,7 +414,7 @@ WORLD: dict[str, Schema] = {
         "tracking_code": S,
         "carrier": S,  # UPS | USPS | FedEx
         "shipment_id": I,  # the ShipStation shipment it tracks (not served)
-        "status": S,  # pre_transit | in_transit | out_for_delivery | delivered | return_to_sender | failure
+        "status": S,  # pre_transit|in_transit|out_for_delivery|delivered|return_to_sender|failure
         "est_delivery_date": TS,
         "delivered_at": TS,
         "created_at": TS,

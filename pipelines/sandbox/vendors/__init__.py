@@ -1,0 +1,1 @@
+"""Vendor API emulators, one module per vendor (each exports ``EMULATOR``)."""
