@@ -129,6 +129,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: SandboxHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:

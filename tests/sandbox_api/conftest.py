@@ -28,7 +28,7 @@ def world_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fresh_world(world_root: Path, tmp_path: Path) -> Path:
     """A private copy of the world, for tests that advance it or write to it."""
     root = tmp_path / "sandbox"
-    shutil.copytree(world_root, root)
+    shutil.copytree(world_root, root, ignore=shutil.ignore_patterns("state"))
     return root
 
 

@@ -1,0 +1,258 @@
+"""The Amazon Selling Partner API emulator (Orders v0) and its Login with Amazon token endpoint."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+import orjson
+
+from pipelines.sandbox.emulator import Emulator, EmulatorContext
+from pipelines.sandbox.http import Request, Response, json_response
+from pipelines.sandbox.ratelimit import FAST_FACTOR, RateLimitMode, TokenBucket, scaled_bucket
+from pipelines.sandbox.vendors.amazon import orders
+from pipelines.sandbox.vendors.amazon.render import OrderIndex, build_items, build_orders
+
+TOKEN_PATH = "/auth/o2/token"
+ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+ITEMS_PAGE = 100
+QUERY_CACHE = 64
+# operation -> (burst, requests per second), from ordersV0.json's usage plans
+USAGE_PLANS = {"getOrders": (20, 0.0167), "getOrder": (30, 0.5), "getOrderItems": (30, 0.5)}
+DENIED = "Access to requested resource is denied."
+
+
+def errors(code: str, message: str, details: str = "", status: int = 400) -> Response:
+    """SP-API's error body: ``{"errors": [{"code", "message", "details"}]}``."""
+    body = {"errors": [{"code": code, "message": message, "details": details}]}
+    return json_response(body, status)
+
+
+def world_clock(meta: dict[str, object]) -> datetime:
+    """The world's "now": ``meta.json`` ``clock`` (ISO text, naive meaning UTC, or epoch us)."""
+    raw = meta["clock"]
+    if isinstance(raw, int | float):
+        return datetime.fromtimestamp(raw / 1_000_000, UTC)
+    clock = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    return clock if clock.tzinfo else clock.replace(tzinfo=UTC)
+
+
+class AmazonEmulator(Emulator):
+    """``/amazon`` stands for ``https://sellingpartnerapi-na.amazon.com`` (and LWA's host)."""
+
+    name = "amazon"
+
+    def __init__(self, ctx: EmulatorContext) -> None:
+        super().__init__(ctx)
+        self._cache_lock = threading.Lock()
+        self.router.add("POST", TOKEN_PATH, self.token)
+        self.router.add("GET", "/orders/v0/orders", self.get_orders)
+        self.router.add("GET", "/orders/v0/orders/{order_id}", self.get_order)
+        self.router.add("GET", "/orders/v0/orders/{order_id}/orderItems", self.get_order_items)
+        self.buckets: dict[str, TokenBucket | None] = {
+            op: scaled_bucket(ctx.rate_limits, burst, rate)
+            for op, (burst, rate) in USAGE_PLANS.items()
+        }
+
+    # --- auth -----------------------------------------------------------------------------
+    def authenticate(self, request: Request) -> Response | None:
+        """SP-API wants the LWA access token in ``x-amz-access-token`` (no SigV4 since 2023)."""
+        if request.path.rstrip("/") == TOKEN_PATH:
+            return None
+        token = request.header("x-amz-access-token")
+        if token == self.credentials["access_token"]:
+            return None
+        details = (
+            "" if not token else "The access token you provided is revoked, malformed or invalid."
+        )
+        return errors("Unauthorized", DENIED, details, 403)
+
+    def not_found(self, request: Request, method_allowed: bool) -> Response:
+        """Amazon's answer to an unknown path or method."""
+        if method_allowed:
+            return errors("MethodNotAllowed", "Method not allowed.", status=405)
+        return errors("NotFound", "Resource not found.", status=404)
+
+    def token(self, request: Request) -> Response:
+        """LWA ``POST /auth/o2/token`` with ``grant_type=refresh_token`` (form or JSON body)."""
+        form = self._form(request)
+        grant = form.get("grant_type")
+        if not grant:
+            return self._lwa_error(
+                "invalid_request", "The request is missing a required parameter : grant_type"
+            )
+        if grant != "refresh_token":
+            return self._lwa_error("unsupported_grant_type", "Invalid grant_type parameter value")
+        if not form.get("refresh_token"):
+            return self._lwa_error(
+                "invalid_request", "The request is missing a required parameter : refresh_token"
+            )
+        creds = self.credentials
+        if (form.get("client_id"), form.get("client_secret")) != (
+            creds["lwa_client_id"],
+            creds["lwa_client_secret"],
+        ):
+            return self._lwa_error("invalid_client", "Client authentication failed", 401)
+        if form["refresh_token"] != creds["refresh_token"]:
+            return self._lwa_error(
+                "invalid_grant", "The request has an invalid grant parameter : refresh_token"
+            )
+        return json_response(
+            {
+                "access_token": creds["access_token"],
+                "refresh_token": creds["refresh_token"],
+                "token_type": "bearer",
+                "expires_in": 3600,
+            }
+        )
+
+    @staticmethod
+    def _form(request: Request) -> dict[str, str]:
+        if "json" in (request.header("content-type") or ""):
+            try:
+                body = request.json()
+            except ValueError:
+                return {}
+            return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+        parsed = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in parsed.items()}
+
+    @staticmethod
+    def _lwa_error(error: str, description: str, status: int = 400) -> Response:
+        return json_response({"error_description": description, "error": error}, status)
+
+    # --- throttling -----------------------------------------------------------------------
+    def _limit_header(self, operation: str) -> str:
+        rate = USAGE_PLANS[operation][1]
+        if self.ctx.rate_limits is RateLimitMode.FAST:
+            rate *= FAST_FACTOR
+        return f"{rate:g}"
+
+    def _throttled(self, operation: str) -> Response | None:
+        bucket = self.buckets[operation]
+        if bucket is None or bucket.take():
+            return None
+        return errors(
+            "QuotaExceeded", "You exceeded your quota for the requested resource.", status=429
+        )
+
+    def _finish(self, operation: str, response: Response) -> Response:
+        response.headers["x-amzn-RateLimit-Limit"] = self._limit_header(operation)
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return response
+
+    def handle(self, request: Request) -> Response:
+        """Answer, then make sure auth errors carry the operation's headers too."""
+        response = super().handle(request)
+        if "x-amzn-RequestId" not in response.headers and request.path.startswith("/orders/"):
+            parts = request.path.strip("/").split("/")
+            operation = {3: "getOrders", 4: "getOrder"}.get(len(parts), "getOrderItems")
+            return self._finish(operation, response)
+        return response
+
+    # --- orders ---------------------------------------------------------------------------
+    def _orders(self) -> OrderIndex:
+        return self.world.cached("amazon:orders", lambda: build_orders(self.world))
+
+    def _items(self) -> dict[str, list[bytes]]:
+        return self.world.cached("amazon:items", lambda: build_items(self.world, self._orders()))
+
+    def _positions(self, query: orders.OrdersQuery) -> list[int]:
+        cache: dict[orders.OrdersQuery, list[int]] = self.world.cached("amazon:queries", dict)
+        with self._cache_lock:
+            found = cache.get(query)
+        if found is None:
+            found = orders.matching_positions(self._orders().frame, query)
+            with self._cache_lock:
+                while len(cache) >= QUERY_CACHE:
+                    cache.pop(next(iter(cache)))
+                cache[query] = found
+        return found
+
+    def get_orders(self, request: Request) -> Response:
+        """``GET /orders/v0/orders``: one page of orders and the NextToken to the next."""
+        denied = self._throttled("getOrders")
+        if denied is not None:
+            return self._finish("getOrders", denied)
+        try:
+            query, offset = orders.parse(request, world_clock(self.world.meta))
+        except orders.InvalidInput as exc:
+            return self._finish("getOrders", errors("InvalidInput", exc.message, exc.details))
+        index = self._orders()
+        positions = self._positions(query)
+        page = positions[offset : offset + query.page_size]
+        tail = b""
+        if offset + query.page_size < len(positions):
+            tail += b',"NextToken":' + orjson.dumps(query.token(offset + query.page_size))
+        if query.family:
+            tail += b',"' + query.family.encode() + b'Before":'
+            tail += orjson.dumps(orders.iso(query.before))
+        body = (
+            b'{"payload":{"Orders":['
+            + b",".join(index.records[pos] for pos in page)
+            + b"]"
+            + tail
+            + b"}}"
+        )
+        return self._finish("getOrders", Response(200, body))
+
+    def get_order(self, request: Request) -> Response:
+        """``GET /orders/v0/orders/{orderId}``: one order."""
+        denied = self._throttled("getOrder")
+        if denied is not None:
+            return self._finish("getOrder", denied)
+        order_id = request.path_params["order_id"]
+        if not ORDER_ID.match(order_id):
+            return self._finish("getOrder", errors("InvalidInput", "Invalid Input"))
+        index = self._orders()
+        pos = index.positions.get(order_id)
+        if pos is None:
+            return self._finish(
+                "getOrder", errors("NotFound", "The resource specified does not exist.", status=404)
+            )
+        return self._finish("getOrder", Response(200, b'{"payload":' + index.records[pos] + b"}"))
+
+    def get_order_items(self, request: Request) -> Response:
+        """``GET /orders/v0/orders/{orderId}/orderItems``: the order's items (NextToken paged)."""
+        denied = self._throttled("getOrderItems")
+        if denied is not None:
+            return self._finish("getOrderItems", denied)
+        order_id = request.path_params["order_id"]
+        unknown = sorted(set(request.query) - {"NextToken"})
+        if unknown or not ORDER_ID.match(order_id):
+            details = f"Unknown parameter(s): {', '.join(unknown)}." if unknown else ""
+            return self._finish("getOrderItems", errors("InvalidInput", "Invalid Input", details))
+        if order_id not in self._orders().positions:
+            return self._finish(
+                "getOrderItems",
+                errors("NotFound", "The resource specified does not exist.", status=404),
+            )
+        offset = 0
+        token = request.arg("NextToken")
+        if token is not None:
+            try:
+                offset = int(token.removeprefix(order_id + ":"))
+            except ValueError:
+                offset = -1
+            if offset < 0 or not token.startswith(order_id + ":"):
+                return self._finish(
+                    "getOrderItems", errors("InvalidInput", "Invalid Input", "Invalid NextToken.")
+                )
+        items = self._items().get(order_id, [])
+        page = items[offset : offset + ITEMS_PAGE]
+        tail = b""
+        if offset + ITEMS_PAGE < len(items):
+            tail = b',"NextToken":' + orjson.dumps(f"{order_id}:{offset + ITEMS_PAGE}")
+        body = (
+            b'{"payload":{"AmazonOrderId":'
+            + orjson.dumps(order_id)
+            + b',"OrderItems":['
+            + b",".join(page)
+            + b"]"
+            + tail
+            + b"}}"
+        )
+        return self._finish("getOrderItems", Response(200, body))
