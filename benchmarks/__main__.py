@@ -8,10 +8,12 @@ import platform
 from pathlib import Path
 
 from benchmarks.bench_generate import bench_generate
+from benchmarks.bench_sandbox import bench_sandbox
 from benchmarks.harness import Measurement, format_table
 
 BENCHMARKS = {
     "generate": bench_generate,
+    "sandbox": bench_sandbox,
 }
 
 

@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from datetime import date
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from typer.core import TyperGroup
 
 from pipelines import config
 from pipelines.errors import UserError
+
+if TYPE_CHECKING:
+    from pipelines.sandbox.generate import WorldInfo
 
 console = Console()
 err_console = Console(stderr=True)
@@ -81,9 +85,8 @@ def sandbox_generate(
     started = time.perf_counter()
     with console.status(f"Simulating the retailer (scale {scale}, seed {seed}, as of {clock})"):
         info = generate_world(root, scale=scale, seed=seed, as_of=clock)
-    _print_world(
-        info.meta, title=f"World written to {root} in {time.perf_counter() - started:.1f} s"
-    )
+    seconds = time.perf_counter() - started
+    _print_world(info, title=f"World written to {root} in {seconds:.1f} s")
 
 
 @sandbox_app.command("advance")
@@ -96,7 +99,7 @@ def sandbox_advance(
     root = config.paths().sandbox
     with console.status(f"Advancing the world by {days} day(s)"):
         info = advance_world(root, days)
-    _print_world(info.meta, title=f"World advanced to {info.meta['clock']}")
+    _print_world(info, title=f"World advanced to {info.clock:%Y-%m-%d %H:%M} UTC")
 
 
 @sandbox_app.command("export-pos")
@@ -156,16 +159,63 @@ def sandbox_serve(
     console.print("Sandbox stopped.")
 
 
-def _print_world(meta: dict[str, object], title: str) -> None:
+@app.command("ingest")
+def ingest(
+    source: list[str] | None = typer.Option(
+        None, "--source", "-s", help="A source to run (repeatable; default: all)."
+    ),
+    full_refresh: bool = typer.Option(
+        False, "--full-refresh", help="Drop the sources' raw tables and state, then load all."
+    ),
+    sandbox: str | None = typer.Option(
+        None, "--sandbox", help="Point every source at the sandbox, e.g. http://127.0.0.1:8765."
+    ),
+) -> None:
+    """Load raw data from every source (or those named) into the warehouse."""
+    from pipelines.ingest import SourceRun, resolve_sources, run_ingest
+
+    names = [spec.name for spec in resolve_sources(source)]
+    status = console.status("")
+
+    def started(name: str) -> None:
+        status.update(f"Ingesting [bold]{name}[/] ({names.index(name) + 1}/{len(names)})")
+
+    def done(run: SourceRun) -> None:
+        mark = "[green]ok[/]" if run.status == "succeeded" else "[red]failed[/]"
+        console.print(f"{mark} {run.source}: {run.rows_total:,} rows in {run.seconds:.1f} s")
+
+    with status:
+        runs = run_ingest(
+            names, full_refresh=full_refresh, sandbox_url=sandbox, on_start=started, on_done=done
+        )
+    table = Table(title="Ingestion summary")
+    for column in ("source", "status", "table", "rows", "seconds"):
+        table.add_column(column, justify="right" if column in ("rows", "seconds") else "left")
+    for run in runs:
+        style = "green" if run.status == "succeeded" else "red"
+        table.add_row(
+            run.source, f"[{style}]{run.status}[/]", "", f"{run.rows_total:,}", f"{run.seconds:.1f}"
+        )
+        for name, count in run.rows.items():
+            table.add_row("", "", name, f"{count:,}", "")
+        if run.new_columns:
+            table.add_row("", "", f"new columns: {', '.join(run.new_columns)}", "", "")
+    console.print(table)
+    failed = [run for run in runs if run.status != "succeeded"]
+    for run in failed:
+        err_console.print(f"[bold red]error:[/] {run.source}: {(run.error or '').splitlines()[0]}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_world(info: WorldInfo, title: str) -> None:
     table = Table(title=title)
     table.add_column("table")
     table.add_column("rows", justify="right")
-    rows = meta.get("rows", {})
-    assert isinstance(rows, dict)
-    for name, count in rows.items():
+    for name, count in info.rows.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
-    console.print(f"clock {meta.get('clock')}, seed {meta.get('seed')}, scale {meta.get('scale')}")
+    console.print(f"clock {info.clock:%Y-%m-%d %H:%M} UTC, seed {info.seed}, scale {info.scale}")
 
 
 def main() -> None:

@@ -80,7 +80,9 @@ def paths() -> Paths:
 
 
 def configure_runtime() -> None:
-    """Turn telemetry off (unless the user set it) and point dlt's folders into the data dir."""
+    """Turn telemetry off (unless the user set it), point dlt's data folder into the data dir and
+    its settings folder at ``pipelines/.dlt`` (config.toml, secrets.toml)."""
     for key, value in TELEMETRY_OFF.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("DLT_DATA_DIR", str(paths().dlt_pipelines))
+    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT / "pipelines"))

@@ -1,5 +1,5 @@
-"""Fixtures for the emulator conformance suites: one small generated world per test session,
-one server over it, and a clean write-side state and request log for every test."""
+"""Fixtures for the emulator conformance suites: one server over the session's small world
+(``world_root``, tests/conftest.py), with clean write-side state and request log per test."""
 
 from __future__ import annotations
 
@@ -9,19 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sandbox.generate import generate_world
 from pipelines.sandbox.server import SandboxHTTPServer, running_sandbox
-
-WORLD_PEOPLE = 900
-WORLD_SEED = 7
-
-
-@pytest.fixture(scope="session")
-def world_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generated sandbox (world/ and truth/), shared read-only by the whole session."""
-    root = tmp_path_factory.mktemp("sandbox")
-    generate_world(root, people=WORLD_PEOPLE, seed=WORLD_SEED)
-    return root
 
 
 @pytest.fixture
