@@ -208,6 +208,25 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command("transform")
+def transform(
+    select: list[str] | None = typer.Option(
+        None, "--select", help="dbt node selection (repeatable; default: everything)."
+    ),
+) -> None:
+    """Build the dbt models and tests, then publish the marts to the serving copy."""
+    from pipelines.transform import run_transform
+
+    with console.status("Building the dbt project (dbt build)"):
+        result = run_transform(select)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(result.nodes.items()))
+    console.print(f"dbt build: {counts} in {result.dbt_seconds:.1f} s")
+    console.print(
+        f"published {result.published_tables} tables to {config.paths().serving} "
+        f"in {result.publish_seconds:.1f} s"
+    )
+
+
 def _print_world(info: WorldInfo, title: str) -> None:
     table = Table(title=title)
     table.add_column("table")

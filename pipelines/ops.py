@@ -11,6 +11,7 @@ from pipelines import config
 
 if TYPE_CHECKING:
     from pipelines.ingest import SourceRun
+    from pipelines.transform import TransformResult
 
 PIPELINE_RUNS_DDL = """
 create schema if not exists ops;
@@ -52,5 +53,41 @@ def record_pipeline_run(run: SourceRun) -> None:
                 json.dumps(run.rows),
                 json.dumps(run.new_columns),
                 run.error,
+            ],
+        )
+
+
+TRANSFORM_RUNS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.transform_runs (
+    run_id varchar primary key,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    status varchar not null,          -- succeeded | failed
+    nodes json,                       -- dbt node results by status: {"success": 40, "pass": 120}
+    failures json,                    -- the failing models and tests, one line each
+    published_tables integer,
+    dbt_seconds double,
+    publish_seconds double
+);
+"""
+
+
+def record_transform_run(result: TransformResult) -> None:
+    """Insert one `cdp transform` run into ``ops.transform_runs``."""
+    with connect() as con:
+        con.execute(TRANSFORM_RUNS_DDL)
+        con.execute(
+            "insert or replace into ops.transform_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                result.run_id,
+                result.started_at,
+                result.finished_at,
+                result.status,
+                json.dumps(result.nodes),
+                json.dumps(result.failures),
+                result.published_tables,
+                result.dbt_seconds,
+                result.publish_seconds,
             ],
         )

@@ -39,6 +39,13 @@ class StateStore:
             return orjson.loads(orjson.dumps(self._load(vendor)))
 
     @contextmanager
+    def peek(self, vendor: str) -> Iterator[dict[str, Any]]:
+        """The live document under the store's lock, without a copy: read it, never change it
+        (for paging large state, where :meth:`read`'s deep copy per page would be too slow)."""
+        with self._lock:
+            yield self._load(vendor)
+
+    @contextmanager
     def change(self, vendor: str) -> Iterator[dict[str, Any]]:
         """Yield the vendor's state for changing; persisted when the block ends without error."""
         with self._lock:

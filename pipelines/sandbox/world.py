@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,6 +59,11 @@ class World:
         with self._lock:
             self._refresh()
             return self._meta
+
+    @property
+    def clock(self) -> datetime:
+        """The world's "now" (``meta.json`` ``clock``, UTC): what write-side timestamps use."""
+        return datetime.fromisoformat(str(self.meta["clock"]).replace("Z", "+00:00"))
 
     def table(self, name: str) -> pl.DataFrame:
         """One world table (see ``schema.WORLD``)."""

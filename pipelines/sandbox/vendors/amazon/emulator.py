@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 import orjson
@@ -29,15 +28,6 @@ def errors(code: str, message: str, details: str = "", status: int = 400) -> Res
     """SP-API's error body: ``{"errors": [{"code", "message", "details"}]}``."""
     body = {"errors": [{"code": code, "message": message, "details": details}]}
     return json_response(body, status)
-
-
-def world_clock(meta: dict[str, object]) -> datetime:
-    """The world's "now": ``meta.json`` ``clock`` (ISO text, naive meaning UTC, or epoch us)."""
-    raw = meta["clock"]
-    if isinstance(raw, int | float):
-        return datetime.fromtimestamp(raw / 1_000_000, UTC)
-    clock = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    return clock if clock.tzinfo else clock.replace(tzinfo=UTC)
 
 
 class AmazonEmulator(Emulator):
@@ -178,7 +168,7 @@ class AmazonEmulator(Emulator):
         if denied is not None:
             return self._finish("getOrders", denied)
         try:
-            query, offset = orders.parse(request, world_clock(self.world.meta))
+            query, offset = orders.parse(request, self.world.clock)
         except orders.InvalidInput as exc:
             return self._finish("getOrders", errors("InvalidInput", exc.message, exc.details))
         index = self._orders()

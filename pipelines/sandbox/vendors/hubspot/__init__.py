@@ -17,6 +17,8 @@ singular name or object type id such as ``0-1``):
   CONTAINS_TOKEN NOT_CONTAINS_TOKEN, one sort, ``query``, ``limit`` <= 200, numeric ``after``;
   at most 10,000 results per query (``after + limit`` beyond that is a 400); never archived.
 - ``GET /crm/v3/properties/{objectType}`` and ``.../{propertyName}``: property definitions.
+- ``POST /crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read``: associations of
+  <= 100 records (search results come without them); 207 with ``errors`` for ids without any.
 
 Write endpoints (reverse sync):
 

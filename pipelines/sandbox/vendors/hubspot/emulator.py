@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
 
 from pipelines.sandbox.emulator import Emulator, EmulatorContext
 from pipelines.sandbox.http import Request, Response
 from pipelines.sandbox.ratelimit import FAST_FACTOR, RateLimitMode, scaled_bucket
-from pipelines.sandbox.vendors.hubspot import read, write
+from pipelines.sandbox.vendors.hubspot import associations, read, write
 from pipelines.sandbox.vendors.hubspot.errors import HubSpotError, error_response, rate_limited
 from pipelines.sandbox.vendors.hubspot.errors import unauthorized as unauthorized_response
-from pipelines.sandbox.vendors.hubspot.views import Views, iso_ms, parse_timestamp
+from pipelines.sandbox.vendors.hubspot.views import Views, iso_ms
 
 BURST_MAX = 190  # requests per rolling 10 s
 BURST_WINDOW_MS = 10_000
@@ -108,6 +107,9 @@ class HubSpotEmulator(Emulator):
             ("GET", f"{objects}/{{objectId}}"): read.get_object,
             ("GET", "/crm/v3/properties/{objectType}"): read.list_properties,
             ("GET", "/crm/v3/properties/{objectType}/{propertyName}"): read.get_property,
+            ("POST", "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read"): (
+                associations.batch_read
+            ),
         }
         for (method, path), handler in reads.items():
             is_search = path.endswith("/search")
@@ -116,14 +118,8 @@ class HubSpotEmulator(Emulator):
             )
 
     def clock(self) -> str:
-        """Now on the sandbox clock (the world's ``meta.json``), as HubSpot formats timestamps."""
-        raw = self.world.meta.get("clock")
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            # epoch seconds, milliseconds or microseconds, by magnitude
-            seconds = raw / 1e6 if raw > 1e14 else raw / 1e3 if raw > 1e11 else raw
-            return iso_ms(datetime.fromtimestamp(seconds, UTC))
-        moment = parse_timestamp(raw)
-        return iso_ms(moment or datetime.now(UTC))
+        """Now on the sandbox clock, as HubSpot formats timestamps."""
+        return iso_ms(self.world.clock)
 
     def _endpoint(self, handler: Handler, is_search: bool = False) -> Handler:
         def run(request: Request) -> Response:

@@ -36,6 +36,9 @@ FIRST_ID = 1_000_000
 MAX_CONNECTIONS = 5
 MAX_DEPTH = 2
 ACTIVE = ("CREATED", "RUNNING", "CANCELING")
+LIST_CONNECTION = (
+    "Queries that contain a connection field within a list field are not currently supported."
+)
 
 
 def _now() -> str:
@@ -47,6 +50,13 @@ def _user_error(message: str, code: str = "INVALID", field: list[str] | None = N
         "bulkOperation": None,
         "userErrors": [{"field": field, "message": message, "code": code}],
     }
+
+
+def _has_connection(fields: list[Field]) -> bool:
+    """True when a connection sits anywhere below these fields."""
+    return any(
+        f.kind == "connection" or _has_connection(f.children + f.edge_children) for f in fields
+    )
 
 
 def _check_shape(fields: list[Field]) -> str | None:
@@ -74,6 +84,8 @@ def _check_shape(fields: list[Field]) -> str | None:
                     if problem:
                         return problem
             elif f.kind in ("object", "list"):
+                if f.kind == "list" and _has_connection(f.children):
+                    return LIST_CONNECTION
                 problem = walk(f.children, depth)
                 if problem:
                     return problem

@@ -844,8 +844,21 @@ class ShopifyData:
             return self.abandoned_checkouts()
         return self.catalog()[name]
 
+    def refunds(self) -> dict[int, Record]:
+        """Refunds by legacy id (``Refund`` implements ``Node``: ``node(id:)`` fetches one)."""
+        return self.world.cached(
+            "shopify:refunds",
+            lambda: {
+                int(refund["legacyResourceId"]): refund
+                for order in self.orders().records
+                for refund in order["_refunds"]
+            },
+        )
+
     def by_gid(self, kind: str, legacy_id: int) -> Record | None:
         """The record of a GID's type and legacy id (the types ``node(id:)`` can fetch)."""
+        if kind == "Refund":
+            return self.refunds().get(legacy_id)
         resource = {
             "Order": "orders",
             "Customer": "customers",
