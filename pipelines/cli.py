@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -23,6 +24,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def print_error(message: str) -> None:
+    """One line on stderr (the message is text, not rich markup: ``[sources.x]`` stays)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 class _Group(TyperGroup):
     """Shows a :class:`UserError` as one line on stderr and exits with code 2."""
 
@@ -30,7 +36,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            print_error(str(exc))
             ctx.exit(2)
 
 
@@ -203,7 +209,7 @@ def ingest(
     console.print(table)
     failed = [run for run in runs if run.status != "succeeded"]
     for run in failed:
-        err_console.print(f"[bold red]error:[/] {run.source}: {(run.error or '').splitlines()[0]}")
+        print_error(f"{run.source}: {(run.error or '').splitlines()[0]}")
     if failed:
         raise typer.Exit(1)
 
