@@ -247,3 +247,7 @@ def main() -> None:
     """Entry point of the ``cdp`` console script."""
     config.configure_runtime()
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -83,18 +83,24 @@ class RetryingSession(requests.Session):
     def _vendor_wait(self, response: requests.Response) -> float | None:
         return self.rate_limit_wait(response) if self.rate_limit_wait else None
 
-    def request(  # type: ignore[override]
-        self, method: str, url: str, *args: Any, **kwargs: Any
+    def send(  # type: ignore[override]
+        self, request: requests.PreparedRequest, **kwargs: Any
     ) -> requests.Response:
-        """Send with retries; returns the first answer that is neither retryable nor cut short."""
-        kwargs.setdefault("timeout", self.timeout_seconds)
+        """Send with retries; returns the first answer that is neither retryable nor cut short.
+
+        Retrying here (not in ``request``) covers both ``session.get(...)`` and dlt's
+        ``RESTClient``, which prepares requests itself and calls ``send``.
+        """
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout_seconds
+        url = request.url or ""
         problem = ""
         for attempt in range(1, self.max_attempts + 1):
             with self._lock:
                 self.requests_sent += 1
                 self.retries += attempt > 1
             try:
-                response = super().request(method, url, *args, **kwargs)
+                response = super().send(request.copy(), **kwargs)
             except RETRY_EXCEPTIONS as exc:
                 problem = f"{type(exc).__name__} from {_host(url)}"
                 self.sleep(self._backoff(attempt))
@@ -103,7 +109,7 @@ class RetryingSession(requests.Session):
                 problem = f"HTTP {response.status_code} from {_host(url)}"
                 self.sleep(self._wait_for(response, attempt))
                 continue
-            if _json_cut_short(response):
+            if not kwargs.get("stream") and _json_cut_short(response):
                 problem = f"a truncated JSON body from {_host(url)}"
                 self.sleep(self._backoff(attempt))
                 continue
@@ -120,11 +126,20 @@ def _host(url: str) -> str:
 
 
 def _json_cut_short(response: requests.Response) -> bool:
-    """True when a JSON answer does not parse (a body cut off mid-way)."""
-    if "json" not in response.headers.get("Content-Type", "") or not response.content:
+    """True when a JSON answer does not parse (a body cut off mid-way).
+
+    JSON Lines (``application/jsonl``, ``x-ndjson``) must end with a newline after a whole line.
+    """
+    content_type = response.headers.get("Content-Type", "")
+    if "json" not in content_type or not response.content:
         return False
+    body = response.content
+    if "jsonl" in content_type or "ndjson" in content_type:
+        if not body.endswith(b"\n"):
+            return True
+        body = body[body.rfind(b"\n", 0, len(body) - 1) + 1 :]
     try:
-        orjson.loads(response.content)
+        orjson.loads(body)
     except orjson.JSONDecodeError:
         return True
     return False
