@@ -56,3 +56,19 @@ def test_cli_serve_rejects_an_unknown_rate_limit_mode() -> None:
 def test_cli_serve_without_a_world_says_to_generate_one(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CDP_DATA_DIR", str(tmp_path))
     assert "cdp sandbox generate" in _one_line_error(["sandbox", "serve", "--port", "0"])
+
+
+def test_cli_generate_then_advance_writes_the_world(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CDP_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["sandbox", "generate", "--scale", "S", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    meta = (tmp_path / "sandbox" / "world" / "meta.json").read_text()
+    assert '"seed": 3' in meta
+    advanced = runner.invoke(app, ["sandbox", "advance", "--days", "2"])
+    assert advanced.exit_code == 0, advanced.output
+    assert "2026-11-02" in advanced.output
+
+
+def test_cli_advance_without_a_world_says_to_generate_one(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CDP_DATA_DIR", str(tmp_path))
+    assert "generate" in _one_line_error(["sandbox", "advance", "--days", "1"])
