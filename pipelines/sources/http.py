@@ -83,9 +83,7 @@ class RetryingSession(requests.Session):
     def _vendor_wait(self, response: requests.Response) -> float | None:
         return self.rate_limit_wait(response) if self.rate_limit_wait else None
 
-    def send(  # type: ignore[override]
-        self, request: requests.PreparedRequest, **kwargs: Any
-    ) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Send with retries; returns the first answer that is neither retryable nor cut short.
 
         Retrying here (not in ``request``) covers both ``session.get(...)`` and dlt's
@@ -139,7 +137,20 @@ def _json_cut_short(response: requests.Response) -> bool:
             return True
         body = body[body.rfind(b"\n", 0, len(body) - 1) + 1 :]
     try:
-        orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
         return True
+    if body is response.content:  # a whole JSON document: keep it for json_body()
+        setattr(response, _PARSED, parsed)
     return False
+
+
+_PARSED = "_archipelago_json"
+_UNSET = object()
+
+
+def json_body(response: requests.Response) -> Any:
+    """The decoded JSON body of ``response``: parsed once, when RetryingSession checked it for a
+    cut-off body (a big page is not parsed twice), or now."""
+    parsed = getattr(response, _PARSED, _UNSET)
+    return orjson.loads(response.content) if parsed is _UNSET else parsed
