@@ -286,7 +286,7 @@ def test_shopify_order_fields_and_money_match_the_world(
 def test_shopify_line_items_refunds_and_fulfillments_match_the_world(
     sandbox: SandboxHTTPServer, world_root: Path
 ) -> None:
-    query = """query($after: String) { orders(first: 7, after: $after) {
+    query = """query($after: String) { orders(first: 5, after: $after) {
         nodes { id
           lineItems(first: 6) { pageInfo { hasNextPage } nodes { id sku quantity
             originalUnitPriceSet { shopMoney { amount } presentmentMoney { amount } }
@@ -295,7 +295,7 @@ def test_shopify_line_items_refunds_and_fulfillments_match_the_world(
               discountApplication { __typename ... on DiscountCodeApplication { code } } }
             variant { id sku inventoryItem { id unitCost { amount } } } } }
           refunds(first: 2) { id createdAt note
-            refundLineItems(first: 3) { nodes { quantity restockType lineItem { id }
+            refundLineItems(first: 6) { nodes { quantity restockType lineItem { id }
               subtotalSet { shopMoney { amount } presentmentMoney { amount } } } } }
           fulfillments(first: 2) { id status trackingInfo { company number } location { id } } }
         pageInfo { hasNextPage endCursor } } }"""
