@@ -28,10 +28,8 @@ $(BIN)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(BIN)/.installed ## Create .venv and install the locked dependencies (uv)
 
-demo: install ## Generate the demo retailer, write its POS exports and serve the vendor APIs
-	$(BIN)/cdp sandbox generate --scale $(SCALE)
-	$(BIN)/cdp sandbox export-pos
-	$(BIN)/cdp sandbox serve --port $(PORT)
+demo: install ## The main job on a simulated retailer (simulate, serve APIs, ingest, build); Ctrl-C stops
+	$(BIN)/cdp demo --scale $(SCALE) --port $(PORT)
 
 test: install ## Run the whole test suite (what CI runs)
 	$(BIN)/pytest $(PYTEST_ARGS)

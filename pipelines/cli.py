@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -19,6 +20,7 @@ from pipelines.errors import UserError
 
 if TYPE_CHECKING:
     from pipelines.sandbox.generate import WorldInfo
+    from pipelines.sandbox.server import SandboxHTTPServer
 
 console = Console()
 err_console = Console(stderr=True)
@@ -142,27 +144,37 @@ def sandbox_serve(
     root = config.paths().sandbox
     if not (root / "world" / "meta.json").exists():
         raise UserError(f"no sandbox world in {root}: run `cdp sandbox generate` first")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with running_sandbox(
             root, port=port, faults=faults, fault_seed=fault_seed, rate_limits=mode
         ) as server:
-            table = Table(title=f"Sandbox APIs on {server.url} (Ctrl-C stops)")
-            table.add_column("vendor")
-            table.add_column("base URL")
-            for vendor in server.emulators:
-                table.add_row(vendor, server.base_url(vendor))
-            console.print(table)
+            _print_endpoints(server)
             console.print(f"faults: {faults:.0%} (seed {fault_seed}), rate limits: {mode.value}")
-            stop.wait()
+            _wait_for_stop()
     except OSError as exc:
-        raise UserError(
-            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): pick --port"
-        ) from None
-    except KeyboardInterrupt:
-        pass
+        raise _cannot_listen(port, exc) from None
     console.print("Sandbox stopped.")
+
+
+def _cannot_listen(port: int, exc: OSError) -> UserError:
+    return UserError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): pick another --port")
+
+
+def _print_endpoints(server: SandboxHTTPServer) -> None:
+    table = Table(title=f"Sandbox APIs on {server.url} (Ctrl-C stops)")
+    table.add_column("vendor")
+    table.add_column("base URL")
+    for vendor in server.emulators:
+        table.add_row(vendor, server.base_url(vendor))
+    console.print(table)
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
 
 
 @app.command("ingest")
@@ -178,9 +190,17 @@ def ingest(
     ),
 ) -> None:
     """Load raw data from every source (or those named) into the warehouse."""
+    if not _ingest_and_report(source, full_refresh, sandbox):
+        raise typer.Exit(1)
+
+
+def _ingest_and_report(
+    sources: list[str] | None, full_refresh: bool, sandbox_url: str | None
+) -> bool:
+    """Run the sources with progress and a summary table; True when every source succeeded."""
     from pipelines.ingest import SourceRun, resolve_sources, run_ingest
 
-    names = [spec.name for spec in resolve_sources(source)]
+    names = [spec.name for spec in resolve_sources(sources)]
     status = console.status("")
 
     def started(name: str) -> None:
@@ -192,7 +212,11 @@ def ingest(
 
     with status:
         runs = run_ingest(
-            names, full_refresh=full_refresh, sandbox_url=sandbox, on_start=started, on_done=done
+            names,
+            full_refresh=full_refresh,
+            sandbox_url=sandbox_url,
+            on_start=started,
+            on_done=done,
         )
     table = Table(title="Ingestion summary")
     for column in ("source", "status", "table", "rows", "seconds"):
@@ -210,8 +234,7 @@ def ingest(
     failed = [run for run in runs if run.status != "succeeded"]
     for run in failed:
         print_error(f"{run.source}: {(run.error or '').splitlines()[0]}")
-    if failed:
-        raise typer.Exit(1)
+    return not failed
 
 
 @app.command("transform")
@@ -221,16 +244,55 @@ def transform(
     ),
 ) -> None:
     """Build the dbt models and tests, then publish the marts to the serving copy."""
+    _transform_and_report(select)
+
+
+def _transform_and_report(select: list[str] | None = None) -> None:
     from pipelines.transform import run_transform
 
     with console.status("Building the dbt project (dbt build)"):
         result = run_transform(select)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(result.nodes.items()))
-    console.print(f"dbt build: {counts} in {result.dbt_seconds:.1f} s")
+    console.print(f"dbt build: {counts or 'nothing to build'} in {result.dbt_seconds:.1f} s")
     console.print(
         f"published {result.published_tables} tables to {config.paths().serving} "
         f"in {result.publish_seconds:.1f} s"
     )
+
+
+@app.command("demo")
+def demo(
+    scale: str = typer.Option("S", help="Size of the simulated retailer: S, M or L."),
+    seed: int = typer.Option(42, help="Random seed of the simulated retailer."),
+    port: int = typer.Option(8765, help="Port of the sandbox APIs on 127.0.0.1."),
+    regenerate: bool = typer.Option(
+        False, "--regenerate", help="Simulate the retailer again even if a world exists."
+    ),
+) -> None:
+    """The main job on the simulated retailer: simulate, serve the APIs, ingest every source,
+    build the models; then keep the sandbox serving until Ctrl-C."""
+    from pipelines.sandbox.generate import generate_world
+    from pipelines.sandbox.pos_export import export_pos
+    from pipelines.sandbox.server import running_sandbox
+
+    scale = _parse_scale(scale)
+    paths = config.paths()
+    if regenerate or not (paths.world / "meta.json").exists():
+        with console.status(f"Simulating the retailer (scale {scale}, seed {seed})"):
+            generate_world(paths.sandbox, scale=scale, seed=seed)
+    export_pos(paths.sandbox, paths.pos_landing)
+    try:
+        with running_sandbox(paths.sandbox, port=port, rate_limits="off") as server:
+            _print_endpoints(server)
+            ingested = _ingest_and_report(None, False, server.url)
+            _transform_and_report()
+            console.print(
+                f"Warehouse: {paths.warehouse}  serving copy: {paths.serving}"
+                + ("" if ingested else "  (some sources failed: see above)")
+            )
+            _wait_for_stop()
+    except OSError as exc:
+        raise _cannot_listen(port, exc) from None
 
 
 def _print_world(info: WorldInfo, title: str) -> None:
