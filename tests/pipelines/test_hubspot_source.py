@@ -256,7 +256,7 @@ def test_hubspot_incremental_runs_merge_changes_apply_archives_and_equal_a_full_
 ) -> None:
     succeeded(ingest("hubspot"))
     before = {t: world(sandbox_root, t) for t in TYPES}
-    advance_world(sandbox_root, 1)
+    advance_world(sandbox_root, 7)  # a week: the small world's CRM changes a few times
     sandbox_server.log.clear()
 
     run = succeeded(ingest("hubspot"))

@@ -1,0 +1,261 @@
+"""The Amazon SP-API source against the sandbox: orders and items land as the world holds them,
+incremental runs ask only for what changed, faults change nothing, and bad credentials say which
+setting to fix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import requests
+
+from pipelines.ingest import SourceRun
+from pipelines.sandbox.generate import advance_world
+from pipelines.sandbox.server import running_sandbox
+from pipelines.sources.amazon.helpers import UsagePlanPacer
+from tests.pipelines.conftest import query
+
+ORDERS_PATH = "/orders/v0/orders"
+
+
+def world(root: Path, table: str) -> pl.DataFrame:
+    return pl.read_parquet(root / "world" / f"{table}.parquet")
+
+
+def cutoff(root: Path) -> datetime:
+    """Amazon's newest vouched-for instant: the world clock - 2 minutes, to the second."""
+    clock = json.loads((root / "world" / "meta.json").read_text())["clock"]
+    moment = datetime.fromisoformat(clock.replace("Z", "+00:00"))
+    return (moment - timedelta(minutes=2)).replace(microsecond=0)
+
+
+def visible_orders(root: Path) -> pl.DataFrame:
+    """The world's orders getOrders can return (updated at least two minutes before the clock)."""
+    limit = int(cutoff(root).timestamp())
+    return world(root, "amazon_orders").filter(pl.col("last_update_date").dt.epoch("s") <= limit)
+
+
+def snapshot(schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every data table in ``schema``, without dlt's own columns, sorted."""
+    tables = query(
+        "select table_name from information_schema.tables where table_schema = ? "
+        "and table_name not like '_dlt%' order by 1",
+        [schema],
+    )
+    result = {}
+    for (table,) in tables:
+        columns = query(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ? and column_name not in ('_dlt_id', '_dlt_load_id', "
+            "'_dlt_parent_id', '_dlt_root_id') order by 1",
+            [schema, table],
+        )
+        names = ", ".join(f'"{name}"' for (name,) in columns)
+        result[table] = sorted(query(f"select {names} from {schema}.{table}"), key=repr)
+    return result
+
+
+def landed_orders() -> pl.DataFrame:
+    rows = query(
+        "select amazon_order_id, order_status, order_total__amount, "
+        "cast(epoch(purchase_date) as bigint), cast(epoch(last_update_date) as bigint), "
+        "buyer_info__buyer_email from raw_amazon.orders"
+    )
+    columns = ["amazon_order_id", "status", "total", "purchase_s", "updated_s", "email"]
+    return pl.DataFrame(rows, schema=columns, orient="row")
+
+
+def expected_orders(root: Path) -> pl.DataFrame:
+    return visible_orders(root).select(
+        "amazon_order_id",
+        pl.col("order_status").alias("status"),
+        pl.col("order_total_cents").alias("total_cents"),
+        pl.col("purchase_date").dt.epoch("s").alias("purchase_s"),
+        pl.col("last_update_date").dt.epoch("s").alias("updated_s"),
+        pl.col("buyer_email").alias("email"),
+    )
+
+
+def assert_orders_match_world(root: Path) -> None:
+    landed = landed_orders().with_columns(
+        (pl.col("total").map_elements(lambda d: int(d * 100), return_dtype=pl.Int64)).alias(
+            "total_cents"
+        )
+    )
+    expected = expected_orders(root)
+    assert landed.height == expected.height
+    joined = expected.join(landed, on="amazon_order_id", how="left", suffix="_landed")
+    for column in ("status", "total_cents", "purchase_s", "updated_s", "email"):
+        assert joined[column].to_list() == joined[f"{column}_landed"].to_list(), column
+
+
+def assert_items_match_world(root: Path) -> None:
+    orders = visible_orders(root)
+    items = world(root, "amazon_order_items").join(
+        orders.select("amazon_order_id", "order_status"), on="amazon_order_id", how="semi"
+    )
+    rows = query(
+        "select order_item_id, amazon_order_id, quantity_ordered, quantity_shipped, "
+        "item_price__amount from raw_amazon.order_items"
+    )
+    landed = {row[0]: row[1:] for row in rows}
+    assert set(landed) == set(items["order_item_id"])
+    pending = set(orders.filter(pl.col("order_status") == "Pending")["amazon_order_id"])
+    for row in items.iter_rows(named=True):
+        order_id, ordered, shipped, price = landed[row["order_item_id"]]
+        assert (order_id, ordered, shipped) == (
+            row["amazon_order_id"],
+            row["quantity_ordered"],
+            row["quantity_shipped"],
+        )
+        if row["amazon_order_id"] not in pending:  # Amazon leaves prices out while Pending
+            assert int(price * 100) == row["item_price_cents"]
+
+
+def orders_calls(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in entries if e["path"] == ORDERS_PATH and e["status"] == 200]
+
+
+def items_asked(entries: list[dict[str, Any]]) -> set[str]:
+    return {e["path"].split("/")[4] for e in entries if e["path"].endswith("/orderItems")}
+
+
+def test_amazon_full_load_lands_the_world_and_a_second_run_loads_nothing(
+    ingest: Callable[..., list[SourceRun]], sandbox_root: Path, sandbox_server: Any
+) -> None:
+    [run] = ingest("amazon")
+
+    assert run.status == "succeeded", run.error
+    orders = visible_orders(sandbox_root)
+    assert orders.height > 100
+    assert run.rows["orders"] == orders.height
+    assert_orders_match_world(sandbox_root)
+    assert_items_match_world(sandbox_root)
+    money = query(
+        "select data_type from information_schema.columns where table_schema = 'raw_amazon' "
+        "and table_name = 'orders' and column_name = 'order_total__amount'"
+    )
+    assert money == [("DECIMAL(18,2)",)]
+
+    sandbox_server.log.clear()
+    [again] = ingest("amazon")
+
+    assert again.status == "succeeded", again.error
+    assert again.rows == {}
+    entries = sandbox_server.log.entries("amazon")
+    [call] = orders_calls(entries)
+    window_end = cutoff(sandbox_root).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert call["query"]["LastUpdatedAfter"] == [window_end]
+    assert items_asked(entries) == set()
+
+
+def test_amazon_as_days_pass_only_changed_orders_are_fetched_and_merged(
+    ingest: Callable[..., list[SourceRun]], sandbox_root: Path, sandbox_server: Any
+) -> None:
+    ingest("amazon")
+    # the small world has an Amazon order every few days: move on a day at a time until a new
+    # order has arrived and an order already loaded has moved on (Pending/Unshipped -> Shipped)
+    seen_new = seen_update = False
+    for _ in range(12):
+        before = dict(query("select amazon_order_id, order_status from raw_amazon.orders"))
+        previous_cutoff = int(cutoff(sandbox_root).timestamp())
+        advance_world(sandbox_root, 1)
+        sandbox_server.log.clear()
+
+        [run] = ingest("amazon")
+
+        assert run.status == "succeeded", run.error
+        orders = visible_orders(sandbox_root)
+        changed = orders.filter(pl.col("last_update_date").dt.epoch("s") >= previous_cutoff)
+        assert changed.height < orders.height / 10
+        entries = sandbox_server.log.entries("amazon")
+        assert items_asked(entries) == set(changed["amazon_order_id"])
+        assert orders_calls(entries)[0]["query"]["LastUpdatedAfter"] == [
+            datetime.fromtimestamp(previous_cutoff, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ]
+        assert run.rows.get("orders", 0) == changed.height
+        assert_orders_match_world(sandbox_root)
+        assert_items_match_world(sandbox_root)
+        after = dict(query("select amazon_order_id, order_status from raw_amazon.orders"))
+        seen_new |= bool(set(after) - set(before))
+        seen_update |= any(after[order] != status for order, status in before.items())
+        if seen_new and seen_update:
+            break
+    assert seen_new and seen_update
+
+    incremental = snapshot("raw_amazon")
+    [refresh] = ingest("amazon", full_refresh=True)
+    assert refresh.status == "succeeded", refresh.error
+    assert snapshot("raw_amazon") == incremental
+
+
+def test_amazon_with_injected_faults_loads_the_same_warehouse(
+    ingest: Callable[..., list[SourceRun]],
+    use_sandbox: Callable[..., None],
+    sandbox_root: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    [clean] = ingest("amazon")
+    assert clean.status == "succeeded", clean.error
+    expected = snapshot("raw_amazon")
+
+    monkeypatch.setenv("CDP_DATA_DIR", str(data_dir / "faulty"))
+    with running_sandbox(sandbox_root, faults=0.05, fault_seed=11, slow_seconds=0.05) as server:
+        use_sandbox(server)
+        [faulty] = ingest("amazon")
+        faults = [e for e in server.log.entries("amazon") if e["fault"]]
+
+    assert faulty.status == "succeeded", faulty.error
+    assert len(faults) >= 5
+    assert snapshot("raw_amazon") == expected
+
+
+def test_amazon_wrong_refresh_token_names_the_setting_and_others_still_load(
+    ingest: Callable[..., list[SourceRun]], use_sandbox: Callable[..., None]
+) -> None:
+    use_sandbox(AMAZON__REFRESH_TOKEN="Atzr|not-the-right-one")
+
+    amazon, shipstation = ingest("amazon", "shipstation")
+
+    assert amazon.status == "failed"
+    assert amazon.error is not None
+    assert "SOURCES__AMAZON__REFRESH_TOKEN" in amazon.error
+    assert "invalid_grant" in amazon.error
+    assert "not-the-right-one" not in amazon.error
+    assert "\n" not in amazon.error
+    assert shipstation.status == "succeeded", shipstation.error
+    assert shipstation.rows_total > 0
+
+
+def test_amazon_pacer_uses_the_burst_then_spaces_calls_after_quota_exceeded() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = UsagePlanPacer(sleep=sleep, clock=lambda: now[0])
+    for _ in range(20):
+        pacer.before("getOrders")
+    assert slept == []
+
+    throttled = requests.Response()
+    throttled.status_code = 429
+    throttled.url = "https://sellingpartnerapi-na.amazon.com/orders/v0/orders?NextToken=x"
+    throttled.headers["x-amzn-RateLimit-Limit"] = "0.0167"
+    wait = pacer.throttled(throttled)
+    assert wait == pytest.approx(1 / 0.0167)
+    now[0] += wait  # the session waits, then retries
+
+    pacer.before("getOrders")
+    pacer.before("getOrders")
+    assert slept == [pytest.approx(1 / 0.0167)] * 2
+    pacer.before("getOrderItems")  # another usage plan: not slowed
+    assert len(slept) == 2
