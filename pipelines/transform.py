@@ -68,6 +68,7 @@ def run_dbt(args: list[str]) -> tuple[bool, list[str], dict[str, int]]:
         "--quiet",
     ]
     result = dbtRunner().invoke(argv)
+    _release_warehouse()
     failures: list[str] = []
     counts: dict[str, int] = {}
     for node_result in getattr(result.result, "results", None) or []:
@@ -82,26 +83,43 @@ def run_dbt(args: list[str]) -> tuple[bool, list[str], dict[str, int]]:
     return result.success, failures, counts
 
 
+def _release_warehouse() -> None:
+    """Close dbt-duckdb's handle on the warehouse, which it keeps open for the whole process.
+
+    Until it is closed, this process cannot open the file with other settings (publishing,
+    recording the run) and no other process can open it at all.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
 def publish(warehouse: Path, serving: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:
-    """Copy ``schemas`` of the warehouse into a new file that replaces ``serving`` atomically."""
+    """Copy ``schemas`` of the warehouse into a new file that replaces ``serving`` atomically.
+
+    The new file is attached to a connection to the warehouse and filled from it.
+    """
     tmp = serving.with_name(f".{serving.name}.{uuid.uuid4().hex[:8]}.tmp")
     tables = 0
     try:
-        with duckdb.connect(str(tmp)) as con:
-            quoted = str(warehouse).replace("'", "''")  # ATTACH takes no parameters
-            con.execute(f"attach '{quoted}' as wh (read_only)")
+        with duckdb.connect(str(warehouse)) as con:
+            quoted = str(tmp).replace("'", "''")  # ATTACH takes no parameters
+            con.execute(f"attach '{quoted}' as publish_target")
             for schema in schemas:
                 rows = con.execute(
                     "select table_name from duckdb_tables() "
-                    "where database_name = 'wh' and schema_name = ? order by 1",
+                    "where database_name = current_database() and schema_name = ? order by 1",
                     [schema],
                 ).fetchall()
-                con.execute(f'create schema if not exists "{schema}"')
+                con.execute(f'create schema if not exists publish_target."{schema}"')
                 for (table,) in rows:
                     name = f'"{schema}"."{table}"'
-                    con.execute(f"create table {name} as select * from wh.{name}")
+                    con.execute(f"create table publish_target.{name} as select * from {name}")
                     tables += 1
-            con.execute("detach wh")
+            con.execute("detach publish_target")
         os.replace(tmp, serving)
     finally:
         tmp.unlink(missing_ok=True)
@@ -115,7 +133,10 @@ def run_transform(select: list[str] | None = None) -> TransformResult:
         raise UserError(f"no warehouse at {paths.warehouse}: run `cdp ingest` first")
     result = TransformResult(run_id=uuid.uuid4().hex[:12], started_at=datetime.now(UTC))
     started = time.perf_counter()
-    args = ["build", *(["--select", *select] if select else [])]
+    # With a selection, run only the tests whose every parent is selected (not those that reach
+    # into models this build does not touch).
+    selection = ["--select", *select, "--indirect-selection", "cautious"] if select else []
+    args = ["build", *selection]
     success, result.failures, result.nodes = run_dbt(args)
     result.dbt_seconds = time.perf_counter() - started
     if success:
