@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dlt
 from dlt.sources import DltResource
 
-from pipelines.sources.amazon.helpers import Page, SellingPartnerClient, later, start_instant
+from pipelines.sources.amazon.helpers import Page, SellingPartnerClient, later
 from pipelines.sources.amazon.settings import (
     DEFAULT_BASE_URL,
     DEFAULT_LWA_TOKEN_URL,
@@ -28,6 +28,7 @@ from pipelines.sources.amazon.settings import (
     ORDER_COLUMNS,
     ORDER_ITEM_COLUMNS,
 )
+from pipelines.sources.settings import start_instant
 
 
 @dlt.source(name="amazon")
@@ -49,7 +50,9 @@ def amazon_source(
         refresh_token=refresh_token,
         marketplace_ids=marketplace_ids,
     )
-    start_date = start_instant(start_date, "%Y-%m-%dT%H:%M:%SZ")  # as Amazon renders times
+    start_date = start_instant(
+        "amazon", start_date, "%Y-%m-%dT%H:%M:%SZ"
+    )  # as Amazon renders times
     updated_since = dlt.sources.incremental[str]("LastUpdateDate", initial_value=start_date)
 
     @dlt.resource(

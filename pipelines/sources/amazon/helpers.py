@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -45,20 +45,6 @@ def later(first: str, second: str | None) -> str:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
     return second if parse(second) > parse(first) else first
-
-
-def start_instant(value: str, text_format: str) -> str:
-    """The ``start_date`` setting (ISO 8601; no offset means UTC) in the cursor's own format."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        variable = setting_name(SOURCE, "start_date")
-        raise SourceError(
-            SOURCE, f"{variable} must be an ISO 8601 date or date-time, got {value!r}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(text_format)
 
 
 class UsagePlanPacer:

@@ -32,7 +32,6 @@ from pipelines.sources.easypost.helpers import (
     Tracker,
     details_table,
     split_details,
-    start_instant,
 )
 from pipelines.sources.easypost.settings import (
     DEFAULT_BASE_URL,
@@ -45,6 +44,7 @@ from pipelines.sources.easypost.settings import (
     STALE_AFTER_DAYS,
     TRACKER_COLUMNS,
 )
+from pipelines.sources.settings import start_instant
 
 
 def _instant(value: str) -> datetime:
@@ -95,7 +95,9 @@ def easypost_source(
 ) -> Iterator[DltResource]:
     """The ``trackers`` resource, which also fills the ``tracking_details`` table."""
     client = EasyPostClient(base_url=base_url, api_key=api_key)
-    start_date = start_instant(start_date, DETAIL_TIME_FORMAT)  # as EasyPost renders times
+    start_date = start_instant(
+        "easypost", start_date, DETAIL_TIME_FORMAT
+    )  # as EasyPost renders times
 
     @dlt.resource(name="trackers", write_disposition="merge", file_format=LOADER_FILE_FORMAT)
     def trackers() -> Iterator[Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -88,20 +87,6 @@ def _timestamps(text: pa.ChunkedArray, variant: Any) -> dict[str, Any]:
         kept = pc.if_else(unparsed, text, pa.scalar(None, pa.string()))
         columns["datetime__v_text"] = kept if variant is None else pc.coalesce(variant, kept)
     return columns
-
-
-def start_instant(value: str, text_format: str) -> str:
-    """The ``start_date`` setting (ISO 8601; no offset means UTC) in the cursor's own format."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        variable = setting_name(SOURCE, "start_date")
-        raise SourceError(
-            SOURCE, f"{variable} must be an ISO 8601 date or date-time, got {value!r}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(text_format)
 
 
 class EasyPostClient:

@@ -22,11 +22,11 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
+from pipelines.sources.settings import start_instant
 from pipelines.sources.shipstation.helpers import (
     UTC_FORMAT,
     Page,
     ShipStationClient,
-    start_instant,
     to_pacific,
 )
 from pipelines.sources.shipstation.settings import (
@@ -73,7 +73,9 @@ def shipstation_source(
 ) -> Iterator[DltResource]:
     """The ``shipments`` resource and its ``shipment_voids`` pass (both into ``shipments``)."""
     client = ShipStationClient(base_url=base_url, api_key=api_key, api_secret=api_secret)
-    start_date = start_instant(start_date, UTC_FORMAT)  # as createDate/voidDate are landed
+    start_date = start_instant(
+        "shipstation", start_date, UTC_FORMAT
+    )  # as createDate/voidDate are landed
     # the look-back is dlt's lag: start_value = the last high-water mark - LOOKBACK_SECONDS
     created_since = dlt.sources.incremental[str](
         "createDate", initial_value=start_date, lag=LOOKBACK_SECONDS

@@ -49,20 +49,6 @@ def normalise(shipments: Page) -> Page:
     return shipments
 
 
-def start_instant(value: str, text_format: str) -> str:
-    """The ``start_date`` setting (ISO 8601; no offset means UTC) in the cursor's own format."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        variable = setting_name(SOURCE, "start_date")
-        raise SourceError(
-            SOURCE, f"{variable} must be an ISO 8601 date or date-time, got {value!r}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(text_format)
-
-
 class RateLimitPacer:
     """Paces to ShipStation's window: when X-Rate-Limit-Remaining hits 0, the next request waits
     X-Rate-Limit-Reset seconds, so the 429 (which has no Retry-After) is not provoked."""
