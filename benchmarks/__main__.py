@@ -8,12 +8,14 @@ import platform
 from pathlib import Path
 
 from benchmarks.bench_generate import bench_generate
+from benchmarks.bench_ingest import bench_ingest
 from benchmarks.bench_sandbox import bench_sandbox
 from benchmarks.harness import Measurement, format_table
 
 BENCHMARKS = {
     "generate": bench_generate,
     "sandbox": bench_sandbox,
+    "ingest": bench_ingest,
 }
 
 

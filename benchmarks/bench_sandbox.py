@@ -58,7 +58,7 @@ def _walk_klaviyo(session: requests.Session, base: str) -> Iterator[tuple[Any, i
             "accept": "application/vnd.api+json",
         }
     )
-    url: str | None = f"{base}/klaviyo/api/events?page[size]=200"
+    url: str | None = f"{base}/klaviyo/api/events?page[size]=1000"
     while url:
         response = session.get(url)
         body = response.json()
@@ -105,7 +105,7 @@ def _walk_shopify(session: requests.Session, base: str) -> Iterator[tuple[Any, i
 WALKS: dict[str, Walk] = {
     "shipstation shipments (pageSize 500)": _walk_shipstation,
     "hubspot contacts (limit 100)": _walk_hubspot,
-    "klaviyo events (page[size] 200)": _walk_klaviyo,
+    "klaviyo events (page[size] 1000)": _walk_klaviyo,
     "amazon orders (100)": _walk_amazon,
     "shopify orders graphql (first 250)": _walk_shopify,
 }
