@@ -15,3 +15,8 @@
 {% macro identity_mint_customer_id(expression) -%}
     {{ dbt.concat(["'cus_'", "substring(" ~ dbt.hash(expression) ~ ", 1, 16)"]) }}
 {%- endmacro %}
+
+{#- True when two values differ, nulls included (portable `is distinct from`). -#}
+{% macro identity_changed(left, right) -%}
+    (not coalesce({{ left }} = {{ right }}, false) and not ({{ left }} is null and {{ right }} is null))
+{%- endmacro %}

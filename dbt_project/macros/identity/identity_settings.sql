@@ -6,7 +6,8 @@
     identity_label_passes            label-propagation passes of the connected components. Each
                                      pass moves a label one record further (record -> shared
                                      identifier -> record); the `identity_components_converged`
-                                     test fails when a build needed more.
+                                     test fails when a build needed more. The sandbox's S and M
+                                     worlds need 4 (the fifth changes nothing): 6 leaves room.
     identity_merge_passes            passes that join this run's components holding records of one
                                      previous customer (customer_identities); usually one is enough.
     identity_max_emails_per_phone    a phone links records only while the records carrying it hold
@@ -26,7 +27,7 @@
 -#}
 {% macro identity_setting(name) -%}
     {%- set defaults = {
-        'identity_label_passes': 12,
+        'identity_label_passes': 6,
         'identity_merge_passes': 4,
         'identity_max_emails_per_phone': 1,
         'identity_max_relay_emails_per_phone': 1,

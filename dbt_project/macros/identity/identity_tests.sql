@@ -65,7 +65,7 @@ select
     count(distinct identities.customer_id) as customers
 from {{ components }} as components
 inner join {{ model }} as identities
-    on components.record_key = identities.record_key
+    on components.node_id = identities.node_id
 group by components.component_id
 having count(distinct identities.customer_id) > 1
 

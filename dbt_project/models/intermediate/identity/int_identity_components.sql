@@ -1,9 +1,10 @@
 {{ config(materialized='table') }}
 
 {#-
-    Connected components of the identity graph: one row per person-bearing record with its
-    component_id, the node_id of the component's earliest record (records linked by no accepted
-    identifier are components of their own). Computed by label propagation over
+    Connected components of the identity graph: one row per person-bearing record (node_id) with
+    its component_id, the smallest node_id of the component (records linked by no accepted
+    identifier are components of their own). Only the two numbers: the record's columns are in
+    int_identity_records. Computed by label propagation over
     int_identity_edges for identity_label_passes passes; the identity_components_converged test
     fails the build when that was not enough for some component.
 -#}
@@ -11,7 +12,7 @@
 with
 
 records as (
-    select * from {{ ref('int_identity_records') }}
+    select node_id from {{ ref('int_identity_records') }}
 ),
 
 edges as (
@@ -23,13 +24,6 @@ edges as (
 final as (
     select
         records.node_id,
-        records.record_key,
-        records.source,
-        records.record_type,
-        records.record_id,
-        records.first_seen_at,
-        records.email_normalized,
-        records.phone_e164,
         coalesce(component_labels.label, records.node_id) as component_id
     from records
     left join component_labels

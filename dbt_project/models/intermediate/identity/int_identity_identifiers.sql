@@ -1,9 +1,10 @@
 {{ config(materialized='table') }}
 
 {#-
-    The guards: one row per distinct identifier (identifier_type, identifier_value), with how
-    many records carry it and, when it must not link records, why (skip_reason). Only accepted
-    identifiers become edges of the graph; identity_skipped_identifiers publishes the rest.
+    The guards: one row per distinct identifier (identifier_type, identifier_value) that could
+    link records (two or more records carry it) or that is skipped, with how many records carry
+    it and, when it must not link records, why (skip_reason). Accepted identifiers become the
+    edges of the graph; identity_skipped_identifiers publishes the skipped ones.
 
     In order (the first that applies is the reason):
     1. blocklist       the value matches a row of the identity_blocklist seed (exact or SQL LIKE;
@@ -19,10 +20,11 @@
                        distinct (not blocked) phones: an address strangers type.
     4. too_many_records  more than identity_max_records_per_identifier records carry the value.
 
-    Counting emails per phone on the records themselves (rather than on components) keeps this a
-    single pass; it cannot see a second person who typed the phone without an email (a till sale
-    with a phone only): such a record joins the phone's one emailed person. Variants measured on
-    the sandbox are in the identity section of the models' yml.
+    Only emails and phones typed on the same record are counted (each record holds at most one
+    of each), which keeps this one pass over the records. It cannot see a second person who
+    typed the phone without any email (a till sale with a phone only): such a record joins the
+    phone's one emailed person. The variants measured on the sandbox are listed in
+    _identity__models.yml.
 -#}
 
 with
@@ -32,11 +34,15 @@ identifiers as (
     where identifier_type is not null
 ),
 
+records as (
+    select * from {{ ref('int_identity_records') }}
+),
+
 blocklist as (
     select * from {{ ref('identity_blocklist') }}
 ),
 
-distinct_identifiers as (
+counted_identifiers as (
     select
         identifier_type,
         identifier_value,
@@ -45,17 +51,49 @@ distinct_identifiers as (
     group by 1, 2
 ),
 
+distinct_identifiers as (
+    select
+        identifier_type,
+        identifier_value,
+        records
+    from counted_identifiers
+),
+
+blocklist_rules as (
+    -- a `*` rule applies to every identifier type
+    select
+        identifier_types.identifier_type,
+        blocklist.match_type,
+        blocklist.pattern,
+        blocklist.reason
+    from blocklist
+    inner join (select distinct identifier_type from distinct_identifiers) as identifier_types
+        on blocklist.identifier_type = identifier_types.identifier_type
+        or blocklist.identifier_type = '*'
+),
+
 blocklist_matches as (
     select
         distinct_identifiers.identifier_type,
         distinct_identifiers.identifier_value,
-        blocklist.reason
+        blocklist_rules.reason
     from distinct_identifiers
-    inner join blocklist
-        on distinct_identifiers.identifier_type = blocklist.identifier_type
-        or blocklist.identifier_type = '*'
-    where (blocklist.match_type = 'exact' and distinct_identifiers.identifier_value = blocklist.pattern)
-        or (blocklist.match_type = 'like' and distinct_identifiers.identifier_value like blocklist.pattern)
+    inner join blocklist_rules
+        on distinct_identifiers.identifier_type = blocklist_rules.identifier_type
+        and distinct_identifiers.identifier_value = blocklist_rules.pattern
+    where blocklist_rules.match_type = 'exact'
+
+    union all
+
+    select
+        distinct_identifiers.identifier_type,
+        distinct_identifiers.identifier_value,
+        blocklist_rules.reason
+    from distinct_identifiers
+    inner join blocklist_rules
+        on distinct_identifiers.identifier_type = blocklist_rules.identifier_type
+    where blocklist_rules.match_type = 'like'
+        and distinct_identifiers.identifier_value like blocklist_rules.pattern
 ),
 
 blocked as (
@@ -67,57 +105,47 @@ blocked as (
     group by 1, 2
 ),
 
-usable_emails as (
+typed_pairs as (
+    -- each record carries at most one email and one phone: the pairs typed together
     select
-        identifiers.record_key,
-        identifiers.identifier_value as email,
+        records.email_normalized as email,
+        records.phone_e164 as phone,
         case
             {%- for domain in identity_setting('identity_relay_email_domains') %}
-            when identifiers.identifier_value like '%@{{ domain }}' then true
+            when records.email_normalized like '%@{{ domain }}' then true
             {%- endfor %}
             else false
         end as is_relay
-    from identifiers
-    left join blocked
-        on identifiers.identifier_type = blocked.identifier_type
-        and identifiers.identifier_value = blocked.identifier_value
-    where identifiers.identifier_type = 'email'
-        and blocked.identifier_value is null
-),
-
-usable_phones as (
-    select
-        identifiers.record_key,
-        identifiers.identifier_value as phone
-    from identifiers
-    left join blocked
-        on identifiers.identifier_type = blocked.identifier_type
-        and identifiers.identifier_value = blocked.identifier_value
-    where identifiers.identifier_type = 'phone'
-        and blocked.identifier_value is null
+    from records
+    left join blocked as blocked_emails
+        on blocked_emails.identifier_type = 'email'
+        and records.email_normalized = blocked_emails.identifier_value
+    left join blocked as blocked_phones
+        on blocked_phones.identifier_type = 'phone'
+        and records.phone_e164 = blocked_phones.identifier_value
+    where records.email_normalized is not null
+        and records.phone_e164 is not null
+        and blocked_emails.identifier_value is null
+        and blocked_phones.identifier_value is null
 ),
 
 emails_per_phone as (
     select
-        usable_phones.phone,
-        count(distinct case when not usable_emails.is_relay then usable_emails.email end)
-            as personal_emails,
-        count(distinct case when usable_emails.is_relay then usable_emails.email end)
-            as relay_emails
-    from usable_phones
-    inner join usable_emails
-        on usable_phones.record_key = usable_emails.record_key
-    group by 1
+        'phone' as identifier_type,
+        phone as identifier_value,
+        count(distinct case when not is_relay then email end) as personal_emails,
+        count(distinct case when is_relay then email end) as relay_emails
+    from typed_pairs
+    group by 1, 2
 ),
 
 phones_per_email as (
     select
-        usable_emails.email,
-        count(distinct usable_phones.phone) as phones
-    from usable_emails
-    inner join usable_phones
-        on usable_emails.record_key = usable_phones.record_key
-    group by 1
+        'email' as identifier_type,
+        email as identifier_value,
+        count(distinct phone) as phones
+    from typed_pairs
+    group by 1, 2
 ),
 
 checked as (
@@ -144,16 +172,17 @@ checked as (
         on distinct_identifiers.identifier_type = blocked.identifier_type
         and distinct_identifiers.identifier_value = blocked.identifier_value
     left join emails_per_phone
-        on distinct_identifiers.identifier_type = 'phone'
-        and distinct_identifiers.identifier_value = emails_per_phone.phone
+        on distinct_identifiers.identifier_type = emails_per_phone.identifier_type
+        and distinct_identifiers.identifier_value = emails_per_phone.identifier_value
     left join phones_per_email
-        on distinct_identifiers.identifier_type = 'email'
-        and distinct_identifiers.identifier_value = phones_per_email.email
+        on distinct_identifiers.identifier_type = phones_per_email.identifier_type
+        and distinct_identifiers.identifier_value = phones_per_email.identifier_value
 ),
 
 final as (
     select
-        row_number() over (order by identifier_type, identifier_value) as identifier_id,
+        {{ identity_hash_bigint(dbt.concat(['identifier_type', "':'", 'identifier_value'])) }}
+            as identifier_id,
         identifier_type,
         identifier_value,
         records,
@@ -174,6 +203,9 @@ final as (
         end as skip_detail,
         skip_reason is null as is_accepted
     from checked
+    -- a value on one record links nothing: kept only when it is skipped (for the audit)
+    where records > 1
+        or skip_reason is not null
 )
 
 select * from final

@@ -5,7 +5,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         full_refresh=false,
-        post_hook="delete from {{ this }} where resolution_run_id <> '{{ invocation_id }}'",
+        post_hook="delete from {{ this }} where node_id not in (select node_id from {{ ref('int_identity_records') }})",
     )
 }}
 
@@ -14,20 +14,28 @@
 
     The table is its own memory: each run reads the previous assignment ({{ this }}) and
     1. takes the connected components of this run's identity graph (int_identity_components);
-    2. joins components that hold records of one previous customer (a customer is never split:
-       an identifier that became shared stops new links, it does not undo old ones), by label
-       propagation over component <-> previous customer_id;
-    3. gives each joined group the customer_id of its oldest previous customer (earliest
-       first_seen_at of its records, then the smaller id); the other previous customers of the
-       group are merged into it (customer_merges records them);
-    4. mints `cus_` + 16 hex digits of md5(record_key of the earliest record) for groups with no
-       previous customer, so a first build (or a rebuild from nothing) is deterministic.
-    A record keeps its customer_id from run to run unless its customer merged into an older one.
-    Rows of records that left the sources are removed after the insert (post-hook).
-    `full_refresh: false`: `dbt build --full-refresh` keeps the ids; drop the table to re-mint.
+    2. joins components that hold records of one previous customer: a customer is never split
+       (an identifier that became shared stops new links, it does not undo old ones). Only the
+       tangle of components and previous customers that are not one-to-one goes through label
+       propagation (identity_merge_passes; were they not enough, a previous customer would
+       survive in one place and merge in another, which fails identity_merged_ids_retired);
+    3. gives each group the customer_id of its oldest previous customer (earliest first_seen_at
+       of its records, then the smaller id); the group's other previous customers merged into it
+       (customer_merges logs them);
+    4. mints `cus_` + 16 hex digits of md5(record_key of the earliest record: first_seen_at, then
+       the smallest record_key) for a component with no previous customer, so that a first build
+       (or a rebuild from nothing) is deterministic.
+    A run writes only what changed: new records, records whose customer merged, records whose
+    email, phone or first_seen_at changed; rows of records that left the sources are deleted
+    (post-hook). `full_refresh: false`: `dbt build --full-refresh` keeps the ids (drop the table
+    to re-mint them).
 -#}
 
 with
+
+identity_records as (
+    select * from {{ ref('int_identity_records') }}
+),
 
 components as (
     select * from {{ ref('int_identity_components') }}
@@ -36,119 +44,201 @@ components as (
 previous as (
     {%- if is_incremental() %}
     select
-        record_key,
+        node_id,
         customer_id,
+        email_normalized,
+        phone_e164,
         first_seen_at,
-        customer_id_assigned_at
+        previous_customer_id,
+        customer_id_assigned_at,
+        assigned_run_id
     from {{ this }}
     {%- else %}
     select
-        cast(null as {{ dbt.type_string() }}) as record_key,
+        cast(null as bigint) as node_id,
         cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as email_normalized,
+        cast(null as {{ dbt.type_string() }}) as phone_e164,
         {{ identity_run_started_at() }} as first_seen_at,
-        {{ identity_run_started_at() }} as customer_id_assigned_at
+        cast(null as {{ dbt.type_string() }}) as previous_customer_id,
+        {{ identity_run_started_at() }} as customer_id_assigned_at,
+        cast(null as {{ dbt.type_string() }}) as assigned_run_id
     where 1 = 0
     {%- endif %}
 ),
 
-previous_customers as (
+records as {{ cte_materialized() }} (
     select
-        customer_id,
-        min(first_seen_at) as customer_first_seen_at
-    from previous
-    group by 1
+        identity_records.node_id,
+        components.component_id,
+        identity_records.record_key,
+        identity_records.source,
+        identity_records.record_type,
+        identity_records.record_id,
+        identity_records.email_normalized,
+        identity_records.phone_e164,
+        identity_records.first_seen_at,
+        previous.node_id is not null as was_resolved,
+        previous.customer_id as resolved_customer_id,
+        previous.email_normalized as resolved_email_normalized,
+        previous.phone_e164 as resolved_phone_e164,
+        previous.first_seen_at as resolved_first_seen_at,
+        previous.previous_customer_id as resolved_previous_customer_id,
+        previous.customer_id_assigned_at as resolved_customer_id_assigned_at,
+        previous.assigned_run_id as resolved_assigned_run_id
+    from identity_records
+    inner join components
+        on identity_records.node_id = components.node_id
+    left join previous
+        on identity_records.node_id = previous.node_id
 ),
 
-component_customers as (
+component_customers as {{ cte_materialized() }} (
     select distinct
-        components.component_id,
-        previous.customer_id
-    from components
-    inner join previous
-        on components.record_key = previous.record_key
+        component_id,
+        resolved_customer_id as customer_id
+    from records
+    where resolved_customer_id is not null
 ),
 
-{{ label_propagation_ctes('component_customers', 'component_id', 'customer_id', identity_setting('identity_merge_passes'), 'merge') }}
-
-groups as (
+tangled as (
+    -- components holding several previous customers, or whose customer spans other components
     select
-        components.component_id,
-        coalesce(min(merge_labels.label), components.component_id) as group_id
-    from components
-    left join merge_labels
-        on components.component_id = merge_labels.node_id
-    group by components.component_id
+        component_customers.component_id,
+        component_customers.customer_id
+    from component_customers
+    inner join (
+        select component_id, count(*) as customers
+        from component_customers
+        group by 1
+    ) as per_component
+        on component_customers.component_id = per_component.component_id
+    inner join (
+        select customer_id, count(*) as components
+        from component_customers
+        group by 1
+    ) as per_customer
+        on component_customers.customer_id = per_customer.customer_id
+    where per_component.customers > 1
+        or per_customer.components > 1
 ),
 
-group_survivors as (
+{{ label_propagation_ctes('tangled', 'component_id', 'customer_id', identity_setting('identity_merge_passes'), 'merge') }}
+
+tangled_survivors as (
     select
         group_id,
         customer_id
     from (
         select
-            groups.group_id,
-            component_customers.customer_id,
+            merge_labels.label as group_id,
+            tangled.customer_id,
             row_number() over (
-                partition by groups.group_id
-                order by previous_customers.customer_first_seen_at nulls last, component_customers.customer_id
+                partition by merge_labels.label
+                order by customer_ages.first_seen_at nulls last, tangled.customer_id
             ) as age_rank
-        from component_customers
-        inner join groups
-            on component_customers.component_id = groups.component_id
-        inner join previous_customers
-            on component_customers.customer_id = previous_customers.customer_id
+        from tangled
+        inner join merge_labels
+            on tangled.component_id = merge_labels.node_id
+        inner join (
+            select resolved_customer_id as customer_id, min(resolved_first_seen_at) as first_seen_at
+            from records
+            where resolved_customer_id in (select customer_id from tangled)
+            group by 1
+        ) as customer_ages
+            on tangled.customer_id = customer_ages.customer_id
     ) as ranked
     where age_rank = 1
 ),
 
-minted as (
-    -- a group without previous customers is a single component: its label is its earliest record
+survivors as (
     select
-        component_id as group_id,
-        {{ identity_mint_customer_id('record_key') }} as customer_id
-    from components
-    where node_id = component_id
+        component_customers.component_id,
+        coalesce(tangled_survivors.customer_id, component_customers.customer_id) as customer_id
+    from component_customers
+    left join merge_labels
+        on component_customers.component_id = merge_labels.node_id
+    left join tangled_survivors
+        on merge_labels.label = tangled_survivors.group_id
+),
+
+component_survivors as (
+    select distinct component_id, customer_id from survivors
+),
+
+new_records as (
+    -- records of components that hold no previous customer
+    select
+        records.component_id,
+        records.record_key,
+        records.first_seen_at
+    from records
+    left join component_customers
+        on records.component_id = component_customers.component_id
+    where component_customers.component_id is null
+),
+
+new_components as (
+    select
+        component_id,
+        min(first_seen_at) as first_seen_at
+    from new_records
+    group by 1
+),
+
+minted as (
+    -- named after the component's earliest record (the smallest record_key among ties)
+    select
+        new_records.component_id,
+        {{ identity_mint_customer_id('min(new_records.record_key)') }} as customer_id
+    from new_records
+    inner join new_components
+        on new_records.component_id = new_components.component_id
+    where new_records.first_seen_at = new_components.first_seen_at
+        or new_components.first_seen_at is null
+    group by 1
 ),
 
 assigned as (
     select
-        components.record_key,
-        components.source,
-        components.record_type,
-        components.record_id,
-        coalesce(group_survivors.customer_id, minted.customer_id) as customer_id,
-        components.email_normalized,
-        components.phone_e164,
-        components.first_seen_at
-    from components
-    inner join groups
-        on components.component_id = groups.component_id
-    left join group_survivors
-        on groups.group_id = group_survivors.group_id
+        records.*,
+        coalesce(component_survivors.customer_id, minted.customer_id) as customer_id
+    from records
+    left join component_survivors
+        on records.component_id = component_survivors.component_id
     left join minted
-        on groups.group_id = minted.group_id
+        on records.component_id = minted.component_id
 ),
 
 final as (
     select
-        assigned.customer_id,
-        assigned.source,
-        assigned.record_type,
-        assigned.record_id,
-        assigned.record_key,
-        assigned.email_normalized,
-        assigned.phone_e164,
-        assigned.first_seen_at,
-        previous.customer_id as previous_customer_id,
+        customer_id,
+        source,
+        record_type,
+        record_id,
+        record_key,
+        node_id,
+        email_normalized,
+        phone_e164,
+        first_seen_at,
         case
-            when previous.customer_id = assigned.customer_id then previous.customer_id_assigned_at
+            when resolved_customer_id = customer_id then resolved_previous_customer_id
+            else resolved_customer_id
+        end as previous_customer_id,
+        case
+            when resolved_customer_id = customer_id then resolved_customer_id_assigned_at
             else {{ identity_run_started_at() }}
         end as customer_id_assigned_at,
-        {{ identity_run_started_at() }} as resolved_at,
-        '{{ invocation_id }}' as resolution_run_id
+        case
+            when resolved_customer_id = customer_id then resolved_assigned_run_id
+            else '{{ invocation_id }}'
+        end as assigned_run_id
     from assigned
-    left join previous
-        on assigned.record_key = previous.record_key
+    where not was_resolved
+        or resolved_customer_id <> customer_id
+        or {{ identity_changed('email_normalized', 'resolved_email_normalized') }}
+        or {{ identity_changed('phone_e164', 'resolved_phone_e164') }}
+        or {{ identity_changed('first_seen_at', 'resolved_first_seen_at') }}
 )
 
 select * from final

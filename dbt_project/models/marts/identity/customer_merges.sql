@@ -9,9 +9,11 @@
 {#-
     The log of merges: one row per customer_id that stopped existing because its records joined
     an older customer (surviving_customer_id), with the run that did it, how many records moved
-    and which identifier types linked them. Appended by every run that merged something; read
-    from customer_identities just after it is rebuilt (its previous_customer_id column holds each
-    record's customer before this run).
+    and which identifier types linked them (the accepted identifiers, int_identity_edges, shared
+    by records that had different customers before the run). Appended by every run that merged
+    something; read from customer_identities just after it is updated: the rows the latest run
+    reassigned carry their former customer in previous_customer_id. A merge already logged is
+    not logged again.
 -#}
 
 with
@@ -20,72 +22,85 @@ identities as (
     select * from {{ ref('customer_identities') }}
 ),
 
-identifiers as (
-    select * from {{ ref('int_identifiers_unioned') }}
-    where identifier_type is not null
+edges as (
+    select * from {{ ref('int_identity_edges') }}
 ),
 
-accepted_identifiers as (
+identifiers as (
     select * from {{ ref('int_identity_identifiers') }}
-    where is_accepted
+),
+
+latest_run as (
+    select max(customer_id_assigned_at) as assigned_at from identities
+),
+
+latest_assignments as (
+    -- the records the latest run (re)assigned: new ones, and those whose customer merged
+    select identities.*
+    from identities
+    inner join latest_run
+        on identities.customer_id_assigned_at = latest_run.assigned_at
 ),
 
 moves as (
     select
         previous_customer_id as merged_customer_id,
         customer_id as surviving_customer_id,
-        max(resolved_at) as merged_at,
-        max(resolution_run_id) as run_id,
+        max(customer_id_assigned_at) as merged_at,
+        max(assigned_run_id) as run_id,
         count(*) as records_moved
-    from identities
+    from latest_assignments
     where previous_customer_id is not null
         and previous_customer_id <> customer_id
     group by 1, 2
 ),
 
 surviving_records as (
+    -- the survivors' records with the customer each had before the latest run ('' when new)
     select
-        identities.record_key,
+        identities.node_id,
         identities.customer_id,
-        coalesce(identities.previous_customer_id, '') as previous_customer_id
+        case
+            when identities.customer_id_assigned_at = latest_run.assigned_at
+                then coalesce(identities.previous_customer_id, '')
+            else identities.customer_id
+        end as previous_customer_id
     from identities
+    cross join latest_run
     where identities.customer_id in (select surviving_customer_id from moves)
 ),
 
 surviving_links as (
+    -- the accepted identifiers (graph edges) of the survivors' records
     select
         surviving_records.customer_id,
         surviving_records.previous_customer_id,
-        identifiers.identifier_type,
-        identifiers.identifier_value
+        edges.identifier_id
     from surviving_records
-    inner join identifiers
-        on surviving_records.record_key = identifiers.record_key
-    inner join accepted_identifiers
-        on identifiers.identifier_type = accepted_identifiers.identifier_type
-        and identifiers.identifier_value = accepted_identifiers.identifier_value
+    inner join edges
+        on surviving_records.node_id = edges.node_id
 ),
 
 bridging_identifiers as (
     -- identifiers carried by records that had different customers before this run
     select
         customer_id,
-        identifier_type,
-        identifier_value
+        identifier_id
     from surviving_links
-    group by 1, 2, 3
+    group by 1, 2
     having count(distinct previous_customer_id) > 1
 ),
 
 bridging_types as (
     select distinct
         surviving_links.previous_customer_id as merged_customer_id,
-        surviving_links.identifier_type
+        identifiers.identifier_type
     from surviving_links
     inner join bridging_identifiers
         on surviving_links.customer_id = bridging_identifiers.customer_id
-        and surviving_links.identifier_type = bridging_identifiers.identifier_type
-        and surviving_links.identifier_value = bridging_identifiers.identifier_value
+        and surviving_links.identifier_id = bridging_identifiers.identifier_id
+    inner join identifiers
+        on surviving_links.identifier_id = identifiers.identifier_id
 ),
 
 reasons as (
