@@ -188,33 +188,52 @@ def ingest(
     sandbox: str | None = typer.Option(
         None, "--sandbox", help="Point every source at the sandbox, e.g. http://127.0.0.1:8765."
     ),
+    workers: int = typer.Option(
+        config.INGEST_WORKERS, "--workers", min=1, help="Sources to run at once (1: one by one)."
+    ),
 ) -> None:
     """Load raw data from every source (or those named) into the warehouse."""
-    if not _ingest_and_report(source, full_refresh, sandbox):
+    if not _ingest_and_report(source, full_refresh, sandbox, workers):
         raise typer.Exit(1)
 
 
 def _ingest_and_report(
-    sources: list[str] | None, full_refresh: bool, sandbox_url: str | None
+    sources: list[str] | None,
+    full_refresh: bool,
+    sandbox_url: str | None,
+    workers: int = config.INGEST_WORKERS,
 ) -> bool:
     """Run the sources with progress and a summary table; True when every source succeeded."""
     from pipelines.ingest import SourceRun, resolve_sources, run_ingest
 
     names = [spec.name for spec in resolve_sources(sources)]
     status = console.status("")
+    running: list[str] = []
+    finished = 0
+
+    def show() -> None:
+        status.update(
+            f"Ingesting [bold]{', '.join(running)}[/] ({finished}/{len(names)} sources done)"
+        )
 
     def started(name: str) -> None:
-        status.update(f"Ingesting [bold]{name}[/] ({names.index(name) + 1}/{len(names)})")
+        running.append(name)
+        show()
 
     def done(run: SourceRun) -> None:
+        nonlocal finished
+        running.remove(run.source)
+        finished += 1
         mark = "[green]ok[/]" if run.status == "succeeded" else "[red]failed[/]"
         console.print(f"{mark} {run.source}: {run.rows_total:,} rows in {run.seconds:.1f} s")
+        show()
 
     with status:
         runs = run_ingest(
             names,
             full_refresh=full_refresh,
             sandbox_url=sandbox_url,
+            workers=workers,
             on_start=started,
             on_done=done,
         )

@@ -13,6 +13,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# `cdp ingest`: sources extracted at once, each in its own process. A source waits on its API
+# much of the time, so a few overlap well even on two cores; their loads still take turns, as
+# DuckDB lets one process write the warehouse at a time.
+INGEST_WORKERS = 3
+
 # Quiet, offline-safe defaults: no tool phones home unless the user opts in explicitly.
 TELEMETRY_OFF = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",

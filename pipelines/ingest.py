@@ -1,18 +1,24 @@
 """`cdp ingest`: run the dlt sources into the warehouse, one pipeline per source.
 
 Each source loads into its own ``raw_<source>`` schema of ``warehouse.duckdb`` through its own dlt
-pipeline (its own state and incremental cursors). A failing source is recorded and reported and
-does not stop the others. Every run of every source is recorded in ``ops.pipeline_runs``.
+pipeline (its own state and incremental cursors), in its own process, several at once. A failing
+source is recorded and reported and does not stop the others. Every run of every source is
+recorded in ``ops.pipeline_runs``.
 """
 
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import os
+import signal
+import threading
 import time
 import traceback
 import uuid
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +27,7 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigFieldMissingException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines import config, ops
+from pipelines import config, locks, ops
 from pipelines.errors import UserError, setting_name
 from pipelines.sandbox.credentials import SANDBOX_CREDENTIALS
 
@@ -172,25 +178,20 @@ def _explain(exc: BaseException, source: str) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
-def run_source(spec: SourceSpec, run_id: str, full_refresh: bool = False) -> SourceRun:
+def run_source(name: str, run_id: str, full_refresh: bool = False) -> SourceRun:
     """Extract, normalise and load one source; never raises for a source failure."""
-    run = SourceRun(run_id=run_id, source=spec.name, started_at=datetime.now(UTC))
+    run = SourceRun(run_id=run_id, source=name, started_at=datetime.now(UTC))
     try:
-        pipeline = make_pipeline(spec.name)
-        columns_before = _columns(pipeline)
-        source = spec.load_factory()()
-        if full_refresh:
-            pipeline.run(source, refresh="drop_sources")
-        else:
-            pipeline.run(source)
-        normalize = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-        counts = normalize.row_counts if normalize else {}
-        run.rows = {t: n for t, n in sorted(counts.items()) if not t.startswith("_dlt")}
+        with locks.pipeline(name):
+            pipeline = make_pipeline(name)
+            columns_before = _columns(pipeline)
+            rows = _extract_normalize_load(pipeline, SOURCES[name], full_refresh)
+        run.rows = {t: n for t, n in sorted(rows.items()) if not t.startswith("_dlt")}
         if columns_before:
             run.new_columns = sorted(_columns(pipeline) - columns_before)
         run.status = "succeeded"
     except (PipelineStepFailed, UserError, ConfigFieldMissingException) as exc:
-        run.status, run.error = "failed", _explain(exc, spec.name)
+        run.status, run.error = "failed", _explain(exc, name)
     except Exception as exc:  # a bug: keep the traceback in the run record
         run.status = "failed"
         run.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -200,25 +201,93 @@ def run_source(spec: SourceSpec, run_id: str, full_refresh: bool = False) -> Sou
     return run
 
 
+def _extract_normalize_load(
+    pipeline: dlt.Pipeline, spec: SourceSpec, full_refresh: bool
+) -> Counter[str]:
+    """dlt's ``run``, with the steps that open the warehouse (restoring state, loading) under its
+    lock so that several sources extract at once while their loads take turns. Packages a killed
+    run left behind load first, then this run extracts as usual (``run`` would stop there)."""
+    rows: Counter[str] = Counter()
+    with locks.warehouse():
+        pipeline.sync_destination()
+    if pipeline.list_extracted_load_packages():
+        rows.update(pipeline.normalize().row_counts)
+    if pipeline.list_normalized_load_packages():
+        with locks.warehouse():
+            pipeline.load()
+    pipeline.extract(spec.load_factory()(), refresh="drop_sources" if full_refresh else None)
+    rows.update(pipeline.normalize().row_counts)
+    with locks.warehouse():
+        pipeline.load()
+    return rows
+
+
 def run_ingest(
     names: Iterable[str] | None = None,
     *,
     full_refresh: bool = False,
     sandbox_url: str | None = None,
+    workers: int = config.INGEST_WORKERS,
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[SourceRun], None] | None = None,
 ) -> list[SourceRun]:
-    """Run the named sources (all by default) one after another; returns their outcomes."""
+    """Run the named sources (all by default), up to ``workers`` at once in their own processes
+    (1: one after another in this process); returns their outcomes in the order named."""
     specs = resolve_sources(names)
+    if workers < 1:
+        raise UserError(f"workers must be at least 1 (got {workers})")
     if sandbox_url:
         os.environ.update(sandbox_environment(sandbox_url, specs))
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    runs = []
-    for spec in specs:
-        if on_start:
-            on_start(spec.name)
-        run = run_source(spec, run_id, full_refresh)
-        runs.append(run)
-        if on_done:
-            on_done(run)
-    return runs
+    start, done = on_start or (lambda _name: None), on_done or (lambda _run: None)
+    runs: dict[str, SourceRun] = {}
+    if workers == 1 or len(specs) == 1:
+        for spec in specs:
+            start(spec.name)
+            runs[spec.name] = run_source(spec.name, run_id, full_refresh)
+            done(runs[spec.name])
+        return [runs[spec.name] for spec in specs]
+    waiting = deque(spec.name for spec in specs)
+    running: dict[Future[SourceRun], str] = {}
+    spawn = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited threads
+    pool = ProcessPoolExecutor(
+        min(workers, len(specs)),
+        mp_context=spawn,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+    with pool:
+        while waiting or running:
+            while waiting and len(running) < workers:
+                name = waiting.popleft()
+                start(name)
+                running[pool.submit(run_source, name, run_id, full_refresh)] = name
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                runs[name] = _outcome(future, name, run_id)
+                done(runs[name])
+    return [runs[spec.name] for spec in specs]
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker's watchdog: die when the `cdp ingest` that started it is gone (killed), so no
+    orphan keeps loading while the next run resumes its source."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _outcome(future: Future[SourceRun], name: str, run_id: str) -> SourceRun:
+    """The run a worker returned, or a failed run when the worker process itself died."""
+    try:
+        return future.result()
+    except Exception as exc:  # the process was killed or crashed: run_source never returned
+        now = datetime.now(UTC)
+        run = SourceRun(run_id, name, now, now, "failed", error=f"worker died: {exc!r}")
+        ops.record_pipeline_run(run)
+        return run

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines import config
+from pipelines import config, locks
 
 if TYPE_CHECKING:
     from pipelines.ingest import SourceRun
@@ -39,7 +39,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 def record_pipeline_run(run: SourceRun) -> None:
     """Insert (or replace) one source's run in ``ops.pipeline_runs``."""
-    with connect() as con:
+    with locks.warehouse(), connect() as con:
         con.execute(PIPELINE_RUNS_DDL)
         con.execute(
             "insert or replace into ops.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

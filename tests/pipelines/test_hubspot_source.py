@@ -400,7 +400,8 @@ def test_hubspot_wrong_credentials_fail_in_one_line_while_other_sources_load(
     use_sandbox(HUBSPOT__ACCESS_TOKEN=secret)
     monkeypatch.setitem(SOURCES, "other", _OtherSpec("other", "unused:unused", lambda _url: {}))
 
-    runs = {run.source: run for run in run_ingest(["hubspot", "other"])}
+    # workers=1: the "other" spec exists only in this process
+    runs = {run.source: run for run in run_ingest(["hubspot", "other"], workers=1)}
 
     failed = runs["hubspot"]
     assert failed.status == "failed" and failed.error is not None

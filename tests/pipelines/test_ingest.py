@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from pipelines import config
 from pipelines.cli import app
-from pipelines.ingest import SOURCES, sandbox_environment
+from pipelines.ingest import SOURCES, run_ingest, sandbox_environment
 from pipelines.sandbox.credentials import SANDBOX_CREDENTIALS
 from pipelines.sandbox.pos_export import export_pos
 from pipelines.sandbox.server import SandboxHTTPServer
@@ -86,6 +86,34 @@ def test_ingest_all_sources_from_the_sandbox(
                 expected = expected.filter(pl.col("archived_at").is_null())
             (count,) = con.execute(f"select count(*) from {table}").fetchone()  # type: ignore[misc]
             assert count == expected.height, table
+
+
+def test_ingest_runs_sources_at_once_and_lands_each_whole(
+    sandbox_root: Path, use_sandbox: Callable[..., None]
+) -> None:
+    sources = ["amazon", "hubspot", "shipstation", "easypost"]
+    runs = run_ingest(sources, workers=3)
+
+    assert [run.source for run in runs] == sources
+    assert all(run.status == "succeeded" for run in runs), [run.error for run in runs]
+    first, second = sorted(runs, key=lambda run: run.started_at)[:2]
+    assert first.finished_at and second.started_at < first.finished_at  # they overlapped
+    world = sandbox_root / "world"
+    expected = {
+        "raw_amazon.orders": pl.read_parquet(world / "amazon_orders.parquet").height,
+        "raw_shipstation.shipments": pl.read_parquet(
+            world / "shipstation_shipments.parquet"
+        ).height,
+        "raw_easypost.trackers": pl.read_parquet(world / "easypost_trackers.parquet").height,
+        "raw_hubspot.contacts": pl.read_parquet(world / "hubspot_contacts.parquet")
+        .filter(pl.col("archived_at").is_null())
+        .height,
+    }
+    with duckdb.connect(str(config.paths().warehouse), read_only=True) as con:
+        for table, count in expected.items():
+            assert con.execute(f"select count(*) from {table}").fetchone() == (count,), table
+        recorded = con.execute("select source, status from ops.pipeline_runs").fetchall()
+    assert sorted(recorded) == sorted((source, "succeeded") for source in sources)
 
 
 def test_ingest_one_failing_source_does_not_stop_the_others(

@@ -197,6 +197,16 @@ def test_shipstation_rate_limit_headers_and_429(world_root: Path) -> None:
         assert int(throttled.headers["X-Rate-Limit-Reset"]) > 0
 
 
+def test_shipstation_without_rate_limits_never_reports_an_exhausted_window(
+    sandbox: SandboxHTTPServer,
+) -> None:
+    # rate limits off is an unlimited account: a client pacing on the headers must never wait
+    for _ in range(45):
+        response = requests.get(url(sandbox), params={"pageSize": 1}, auth=AUTH, timeout=10)
+        assert response.status_code == 200
+        assert response.headers["X-Rate-Limit-Remaining"] == "40"
+
+
 def test_shipstation_create_date_incremental_after_advance(fresh_world: Path) -> None:
     before = clock(fresh_world)
     with running_sandbox(fresh_world, rate_limits="off") as server:

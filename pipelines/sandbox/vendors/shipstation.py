@@ -99,7 +99,10 @@ def bad_request(field: str, message: str) -> Response:
 
 
 class FixedWindow:
-    """ShipStation's limit: ``limit`` requests per window that starts with the first request."""
+    """ShipStation's limit: ``limit`` requests per window that starts with the first request.
+
+    Not enforcing (rate limits off) means an unlimited account: nothing is counted, so the
+    headers always show the whole window free and a well-behaved client never waits."""
 
     def __init__(self, limit: int, seconds: float, enforce: bool) -> None:
         self.limit = limit
@@ -116,7 +119,7 @@ class FixedWindow:
             if now - self._started >= self.seconds:
                 self._started, self._count = now, 0
             allowed = not self.enforce or self._count < self.limit
-            if allowed:
+            if allowed and self.enforce:
                 self._count += 1
             reset = max(0, math.ceil(self._started + self.seconds - now))
             headers = {

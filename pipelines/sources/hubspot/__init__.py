@@ -29,6 +29,7 @@ from dlt.common.pipeline import current_pipeline
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 
+from pipelines import locks
 from pipelines.errors import SourceError, setting_name
 from pipelines.sources.hubspot import settings
 from pipelines.sources.hubspot.helpers import HubSpotClient, Page
@@ -234,7 +235,7 @@ def _linked_to(object_type: settings.ObjectType, archived: dict[str, list[int]])
         return set()
     key = f"{object_type.singular}_id"
     found: set[int] = set()
-    with pipeline.sql_client() as sql:
+    with locks.warehouse(), pipeline.sql_client() as sql:  # other sources may be loading
         for target, ids in archived.items():
             table = sql.make_qualified_table_name(f"{object_type.name}__associated_{target}")
             target_key = f"{settings.SINGULAR[target]}_id"

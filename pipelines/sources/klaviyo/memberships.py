@@ -24,6 +24,7 @@ import dlt
 from dlt.common.destination.exceptions import SqlClientNotAvailable
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
+from pipelines import locks
 from pipelines.sources.klaviyo import settings
 from pipelines.sources.klaviyo.helpers import KlaviyoClient, Page, Record
 from pipelines.sources.klaviyo.records import membership_row
@@ -61,7 +62,7 @@ def warehouse_members(list_id: str) -> dict[str, datetime | None]:
     """The members of ``list_id`` the warehouse holds now (profile id -> joined_group_at)."""
     pipeline = dlt.current.pipeline()
     try:
-        with pipeline.sql_client() as client:
+        with locks.warehouse(), pipeline.sql_client() as client:  # others may be loading
             table = client.make_qualified_table_name(TABLE)
             rows = client.execute_sql(
                 f"select profile_id, joined_group_at from {table} where list_id = %s", list_id
