@@ -20,7 +20,14 @@ from pipelines.sandbox.server import running_sandbox
 from pipelines.sources.amazon.helpers import UsagePlanPacer
 from tests.pipelines.conftest import query
 
-ORDERS_PATH = "/orders/v0/orders"
+ORDERS_PATH = "/orders/2026-01-01/orders"
+STATUSES = "select order_id, fulfillment__fulfillment_status from raw_amazon.orders"
+STATUS_2026 = {
+    "Pending": "PENDING",
+    "Unshipped": "UNSHIPPED",
+    "Shipped": "SHIPPED",
+    "Canceled": "CANCELLED",
+}
 
 
 def world(root: Path, table: str) -> pl.DataFrame:
@@ -35,7 +42,7 @@ def cutoff(root: Path) -> datetime:
 
 
 def visible_orders(root: Path) -> pl.DataFrame:
-    """The world's orders getOrders can return (updated at least two minutes before the clock)."""
+    """The world's orders searchOrders returns (updated at least two minutes before the clock)."""
     limit = int(cutoff(root).timestamp())
     return world(root, "amazon_orders").filter(pl.col("last_update_date").dt.epoch("s") <= limit)
 
@@ -62,9 +69,9 @@ def snapshot(schema: str) -> dict[str, list[tuple[Any, ...]]]:
 
 def landed_orders() -> pl.DataFrame:
     rows = query(
-        "select amazon_order_id, order_status, order_total__amount, "
-        "cast(epoch(purchase_date) as bigint), cast(epoch(last_update_date) as bigint), "
-        "buyer_info__buyer_email from raw_amazon.orders"
+        "select order_id, fulfillment__fulfillment_status, proceeds__grand_total__amount, "
+        "cast(epoch(created_time) as bigint), cast(epoch(last_updated_time) as bigint), "
+        "buyer__buyer_email from raw_amazon.orders"
     )
     columns = ["amazon_order_id", "status", "total", "purchase_s", "updated_s", "email"]
     return pl.DataFrame(rows, schema=columns, orient="row")
@@ -73,8 +80,11 @@ def landed_orders() -> pl.DataFrame:
 def expected_orders(root: Path) -> pl.DataFrame:
     return visible_orders(root).select(
         "amazon_order_id",
-        pl.col("order_status").alias("status"),
-        pl.col("order_total_cents").alias("total_cents"),
+        pl.col("order_status").replace_strict(STATUS_2026).alias("status"),
+        # Amazon shows no proceeds while an order is Pending
+        pl.when(pl.col("order_status") != "Pending")
+        .then(pl.col("order_total_cents"))
+        .alias("total_cents"),
         pl.col("purchase_date").dt.epoch("s").alias("purchase_s"),
         pl.col("last_update_date").dt.epoch("s").alias("updated_s"),
         pl.col("buyer_email").alias("email"),
@@ -83,9 +93,9 @@ def expected_orders(root: Path) -> pl.DataFrame:
 
 def assert_orders_match_world(root: Path) -> None:
     landed = landed_orders().with_columns(
-        (pl.col("total").map_elements(lambda d: int(d * 100), return_dtype=pl.Int64)).alias(
-            "total_cents"
-        )
+        pl.col("total")
+        .map_elements(lambda d: int(d * 100), return_dtype=pl.Int64)
+        .alias("total_cents")
     )
     expected = expected_orders(root)
     assert landed.height == expected.height
@@ -100,8 +110,11 @@ def assert_items_match_world(root: Path) -> None:
         orders.select("amazon_order_id", "order_status"), on="amazon_order_id", how="semi"
     )
     rows = query(
-        "select order_item_id, amazon_order_id, quantity_ordered, quantity_shipped, "
-        "item_price__amount from raw_amazon.order_items"
+        "select item.order_item_id, item.order_id, item.quantity_ordered, "
+        "item.fulfillment__quantity_fulfilled, breakdown.subtotal__amount "
+        "from raw_amazon.order_items as item "
+        "left join raw_amazon.order_items__proceeds__breakdowns as breakdown "
+        "on breakdown._dlt_parent_id = item._dlt_id and breakdown.type = 'ITEM'"
     )
     landed = {row[0]: row[1:] for row in rows}
     assert set(landed) == set(items["order_item_id"])
@@ -114,15 +127,18 @@ def assert_items_match_world(root: Path) -> None:
             row["quantity_shipped"],
         )
         if row["amazon_order_id"] not in pending:  # Amazon leaves prices out while Pending
-            assert int(price * 100) == row["item_price_cents"]
+            assert round(float(price) * 100) == row["item_price_cents"]
+        else:
+            assert price is None
 
 
 def orders_calls(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in entries if e["path"] == ORDERS_PATH and e["status"] == 200]
 
 
-def items_asked(entries: list[dict[str, Any]]) -> set[str]:
-    return {e["path"].split("/")[4] for e in entries if e["path"].endswith("/orderItems")}
+def per_order_calls(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Requests for one order or its items (v0 getOrder / getOrderItems, v2026 getOrder)."""
+    return [e for e in entries if e["path"].startswith("/orders/") and e["path"] != ORDERS_PATH]
 
 
 def test_amazon_full_load_lands_the_world_and_a_second_run_loads_nothing(
@@ -136,9 +152,13 @@ def test_amazon_full_load_lands_the_world_and_a_second_run_loads_nothing(
     assert run.rows["orders"] == orders.height
     assert_orders_match_world(sandbox_root)
     assert_items_match_world(sandbox_root)
+    # one searchOrders call per 100 orders, items inline: no per-order calls
+    entries = sandbox_server.log.entries("amazon")
+    assert len(orders_calls(entries)) == -(-orders.height // 100)
+    assert per_order_calls(entries) == []
     money = query(
         "select data_type from information_schema.columns where table_schema = 'raw_amazon' "
-        "and table_name = 'orders' and column_name = 'order_total__amount'"
+        "and table_name = 'orders' and column_name = 'proceeds__grand_total__amount'"
     )
     assert money == [("DECIMAL(18,2)",)]
 
@@ -150,8 +170,8 @@ def test_amazon_full_load_lands_the_world_and_a_second_run_loads_nothing(
     entries = sandbox_server.log.entries("amazon")
     [call] = orders_calls(entries)
     window_end = cutoff(sandbox_root).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert call["query"]["LastUpdatedAfter"] == [window_end]
-    assert items_asked(entries) == set()
+    assert call["query"]["lastUpdatedAfter"] == [window_end]
+    assert per_order_calls(entries) == []
 
 
 def test_amazon_as_days_pass_only_changed_orders_are_fetched_and_merged(
@@ -162,7 +182,7 @@ def test_amazon_as_days_pass_only_changed_orders_are_fetched_and_merged(
     # order has arrived and an order already loaded has moved on (Pending/Unshipped -> Shipped)
     seen_new = seen_update = False
     for _ in range(12):
-        before = dict(query("select amazon_order_id, order_status from raw_amazon.orders"))
+        before = dict(query(STATUSES))
         previous_cutoff = int(cutoff(sandbox_root).timestamp())
         advance_world(sandbox_root, 1)
         sandbox_server.log.clear()
@@ -174,14 +194,14 @@ def test_amazon_as_days_pass_only_changed_orders_are_fetched_and_merged(
         changed = orders.filter(pl.col("last_update_date").dt.epoch("s") >= previous_cutoff)
         assert changed.height < orders.height / 10
         entries = sandbox_server.log.entries("amazon")
-        assert items_asked(entries) == set(changed["amazon_order_id"])
-        assert orders_calls(entries)[0]["query"]["LastUpdatedAfter"] == [
+        assert per_order_calls(entries) == []
+        assert orders_calls(entries)[0]["query"]["lastUpdatedAfter"] == [
             datetime.fromtimestamp(previous_cutoff, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         ]
         assert run.rows.get("orders", 0) == changed.height
         assert_orders_match_world(sandbox_root)
         assert_items_match_world(sandbox_root)
-        after = dict(query("select amazon_order_id, order_status from raw_amazon.orders"))
+        after = dict(query(STATUSES))
         seen_new |= bool(set(after) - set(before))
         seen_update |= any(after[order] != status for order, status in before.items())
         if seen_new and seen_update:
@@ -206,13 +226,13 @@ def test_amazon_with_injected_faults_loads_the_same_warehouse(
     expected = snapshot("raw_amazon")
 
     monkeypatch.setenv("CDP_DATA_DIR", str(data_dir / "faulty"))
-    with running_sandbox(sandbox_root, faults=0.05, fault_seed=11, slow_seconds=0.05) as server:
+    with running_sandbox(sandbox_root, faults=0.5, fault_seed=11, slow_seconds=0.05) as server:
         use_sandbox(server)
         [faulty] = ingest("amazon")
         faults = [e for e in server.log.entries("amazon") if e["fault"]]
 
     assert faulty.status == "succeeded", faulty.error
-    assert len(faults) >= 5
+    assert len(faults) >= 3  # few calls (a page per 100 orders): a high rate to see several
     assert snapshot("raw_amazon") == expected
 
 
@@ -243,19 +263,21 @@ def test_amazon_pacer_uses_the_burst_then_spaces_calls_after_quota_exceeded() ->
 
     pacer = UsagePlanPacer(sleep=sleep, clock=lambda: now[0])
     for _ in range(20):
-        pacer.before("getOrders")
+        pacer.before("searchOrders")
     assert slept == []
 
     throttled = requests.Response()
     throttled.status_code = 429
-    throttled.url = "https://sellingpartnerapi-na.amazon.com/orders/v0/orders?NextToken=x"
-    throttled.headers["x-amzn-RateLimit-Limit"] = "0.0167"
+    throttled.url = (
+        "https://sellingpartnerapi-na.amazon.com/orders/2026-01-01/orders?paginationToken=x"
+    )
+    throttled.headers["x-amzn-RateLimit-Limit"] = "0.0056"
     wait = pacer.throttled(throttled)
-    assert wait == pytest.approx(1 / 0.0167)
+    assert wait == pytest.approx(1 / 0.0056)
     now[0] += wait  # the session waits, then retries
 
-    pacer.before("getOrders")
-    pacer.before("getOrders")
-    assert slept == [pytest.approx(1 / 0.0167)] * 2
-    pacer.before("getOrderItems")  # another usage plan: not slowed
+    pacer.before("searchOrders")
+    pacer.before("searchOrders")
+    assert slept == [pytest.approx(1 / 0.0056)] * 2
+    pacer.before("getOrder")  # another usage plan: not slowed
     assert len(slept) == 2

@@ -1,18 +1,21 @@
-"""Amazon Selling Partner API source: orders and their items from the Orders API v0.
+"""Amazon Selling Partner API source: orders and their items from the Orders API v2026-01-01.
 
-``orders`` merges on ``AmazonOrderId`` and loads incrementally on ``LastUpdateDate``: each run asks
-getOrders for ``LastUpdatedAfter`` = the ``LastUpdatedBefore`` Amazon reported at the end of the
+One searchOrders call returns up to 100 orders with their items inline (``orderItems``), the
+buyer, the ship-to address, the amounts and the status (``includedData``): a full load costs one
+request per 100 orders, with no per-order calls.
+
+``orders`` merges on ``orderId`` and loads incrementally on ``lastUpdatedTime``: each run asks
+searchOrders for ``lastUpdatedAfter`` = the ``lastUpdatedBefore`` Amazon reported at the end of the
 previous run (Amazon only vouches for completeness up to two minutes before now, and says so in
 that field), so nothing changed in that two-minute gap is skipped. ``order_items`` is a
-transformer of ``orders``: the items of exactly the orders that changed are fetched (getOrderItems)
-and merged on ``OrderItemId``, each carrying its ``AmazonOrderId``. Orders are never deleted on
-Amazon; a cancellation is ``OrderStatus = Canceled``, which staging carries.
+transformer of ``orders``: the inline items of exactly the orders that changed, merged on
+``orderItemId``, each carrying its ``orderId``. Orders are never deleted on Amazon; a cancellation
+is ``fulfillment.fulfillmentStatus = CANCELLED``, which staging carries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import dlt
 from dlt.sources import DltResource
@@ -23,7 +26,6 @@ from pipelines.sources.amazon.settings import (
     DEFAULT_LWA_TOKEN_URL,
     DEFAULT_MARKETPLACE_IDS,
     DEFAULT_START_DATE,
-    ITEM_READ_WORKERS,
     LOADER_FILE_FORMAT,
     ORDER_COLUMNS,
     ORDER_ITEM_COLUMNS,
@@ -53,11 +55,14 @@ def amazon_source(
     start_date = start_instant(
         "amazon", start_date, "%Y-%m-%dT%H:%M:%SZ"
     )  # as Amazon renders times
-    updated_since = dlt.sources.incremental[str]("LastUpdateDate", initial_value=start_date)
+    updated_since = dlt.sources.incremental[str]("lastUpdatedTime", initial_value=start_date)
+    # orderId -> the items searchOrders returned inline, handed from `orders` (which lands the
+    # orders without them) to `order_items` (which receives each page `orders` yields)
+    inline_items: dict[str, Page] = {}
 
     @dlt.resource(
         name="orders",
-        primary_key="AmazonOrderId",
+        primary_key="orderId",
         write_disposition="merge",
         columns=ORDER_COLUMNS,
         file_format=LOADER_FILE_FORMAT,
@@ -71,6 +76,8 @@ def amazon_source(
         window_end = None
         for page, before in client.orders(window_start):
             window_end = before or window_end
+            for order in page:
+                inline_items[order["orderId"]] = order.pop("orderItems", None) or []
             if page:
                 yield page
         if window_end:
@@ -79,22 +86,18 @@ def amazon_source(
     @dlt.transformer(
         data_from=orders,
         name="order_items",
-        primary_key="OrderItemId",
+        primary_key="orderItemId",
         write_disposition="merge",
         columns=ORDER_ITEM_COLUMNS,
         file_format=LOADER_FILE_FORMAT,
     )
     def order_items(page: Page) -> Iterator[Page]:
-        """The items of each order in a page of changed orders, with their ``AmazonOrderId``."""
-        order_ids = [order["AmazonOrderId"] for order in page]
+        """The inline items of each order in a page of changed orders, with their ``orderId``."""
         items: Page = []
-        with ThreadPoolExecutor(max_workers=ITEM_READ_WORKERS) as pool:
-            for order_id, order_items in zip(
-                order_ids, pool.map(client.order_items, order_ids), strict=True
-            ):
-                for item in order_items:
-                    item["AmazonOrderId"] = order_id
-                items.extend(order_items)
+        for order in page:
+            for item in inline_items.pop(order["orderId"], []):
+                item["orderId"] = order["orderId"]
+                items.append(item)
         if items:
             yield items
 

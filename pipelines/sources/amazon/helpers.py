@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -15,6 +15,7 @@ import requests
 from pipelines.errors import SourceError, credentials_rejected, setting_name
 from pipelines.sources.amazon.settings import (
     DEFAULT_RATES,
+    INCLUDED_DATA,
     ORDERS_PAGE_SIZE,
     ORDERS_PATH,
     TOKEN_REFRESH_MARGIN_SECONDS,
@@ -29,11 +30,7 @@ Page = list[dict[str, Any]]
 def operation_of(url: str) -> str:
     """The SP-API operation a request URL calls (its usage plan's name)."""
     path = urlsplit(url).path.rstrip("/")
-    if path.endswith("/orderItems"):
-        return "getOrderItems"
-    if path.endswith(ORDERS_PATH):
-        return "getOrders"
-    return "getOrder"
+    return "searchOrders" if path.endswith(ORDERS_PATH) else "getOrder"
 
 
 def later(first: str, second: str | None) -> str:
@@ -82,7 +79,7 @@ class UsagePlanPacer:
         try:
             rate = float(response.headers["x-amzn-RateLimit-Limit"])
         except (KeyError, ValueError):
-            rate = DEFAULT_RATES.get(operation, DEFAULT_RATES["getOrders"])
+            rate = DEFAULT_RATES[operation]
         interval = 1.0 / rate if rate > 0 else 60.0
         with self._lock:
             self.intervals[operation] = interval
@@ -147,7 +144,7 @@ class SellingPartnerClient:
             return self._token
 
     def get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        """The ``payload`` of one GET; a refused token is renewed once, then reported."""
+        """The JSON body of one GET; a refused token is renewed once, then reported."""
         url = self.base_url + path
         operation = operation_of(url)
         response: requests.Response | None = None
@@ -159,40 +156,29 @@ class SellingPartnerClient:
                 break
         assert response is not None
         if response.status_code == 200:
-            payload: dict[str, Any] = orjson.loads(response.content).get("payload") or {}
-            return payload
+            body: dict[str, Any] = orjson.loads(response.content)
+            return body
         if response.status_code == 403:
             raise credentials_rejected(SOURCE, "refresh_token", 403)
         raise request_error(operation, response)
 
     def orders(self, updated_after: str) -> Iterator[tuple[Page, str | None]]:
-        """getOrders pages changed since ``updated_after``, each with Amazon's LastUpdatedBefore."""
+        """searchOrders pages (items inline) changed since ``updated_after``, each with Amazon's
+        ``lastUpdatedBefore``."""
         params: dict[str, Any] = {
-            "MarketplaceIds": self.marketplace_ids,
-            "LastUpdatedAfter": updated_after,
-            "MaxResultsPerPage": ORDERS_PAGE_SIZE,
+            "marketplaceIds": self.marketplace_ids,
+            "lastUpdatedAfter": updated_after,
+            "maxResultsPerPage": ORDERS_PAGE_SIZE,
+            "includedData": INCLUDED_DATA,
         }
         while True:
-            payload = self.get(ORDERS_PATH, params)
-            yield payload.get("Orders") or [], payload.get("LastUpdatedBefore")
-            token = payload.get("NextToken")
+            body = self.get(ORDERS_PATH, params)
+            yield body.get("orders") or [], body.get("lastUpdatedBefore")
+            token = (body.get("pagination") or {}).get("nextToken")
             if not token:
                 return
-            # NextToken carries the search; Amazon ignores (and may reject) the filters beside it
-            params = {"MarketplaceIds": self.marketplace_ids, "NextToken": token}
-
-    def order_items(self, order_id: str) -> Page:
-        """Every item of one order (getOrderItems, following NextToken)."""
-        path = f"{ORDERS_PATH}/{quote(order_id, safe='')}/orderItems"
-        items: Page = []
-        params: dict[str, Any] = {}
-        while True:
-            payload = self.get(path, params)
-            items.extend(payload.get("OrderItems") or [])
-            token = payload.get("NextToken")
-            if not token:
-                return items
-            params = {"NextToken": token}
+            # the token is bound to the search: the same filters go along with it
+            params = {**params, "paginationToken": token}
 
 
 def token_error(response: requests.Response) -> SourceError:
@@ -220,13 +206,13 @@ def token_error(response: requests.Response) -> SourceError:
 def request_error(operation: str, response: requests.Response) -> SourceError:
     """The one-line error for an SP-API call that failed for good."""
     detail = _error_text(response)
-    if response.status_code == 400 and "MarketplaceIds" in response.text:
+    if response.status_code == 400 and "marketplaceIds" in response.text:
         return SourceError(
             SOURCE,
             f"{operation} refused the request ({detail}): check "
             f"{setting_name(SOURCE, 'marketplace_ids')}",
         )
-    if response.status_code == 404 and operation == "getOrders":
+    if response.status_code == 404 and operation == "searchOrders":
         return SourceError(
             SOURCE,
             f"{operation} was not found ({detail}): check {setting_name(SOURCE, 'base_url')}",

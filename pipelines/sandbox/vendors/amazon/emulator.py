@@ -1,4 +1,4 @@
-"""The Amazon Selling Partner API emulator (Orders v0) and its Login with Amazon token endpoint."""
+"""The Amazon SP-API emulator (Orders v0 and v2026-01-01) and its LWA token endpoint."""
 
 from __future__ import annotations
 
@@ -12,15 +12,24 @@ import orjson
 from pipelines.sandbox.emulator import Emulator, EmulatorContext
 from pipelines.sandbox.http import Request, Response, json_response
 from pipelines.sandbox.ratelimit import FAST_FACTOR, RateLimitMode, TokenBucket, scaled_bucket
-from pipelines.sandbox.vendors.amazon import orders
+from pipelines.sandbox.vendors.amazon import orders, search
 from pipelines.sandbox.vendors.amazon.render import OrderIndex, build_items, build_orders
+from pipelines.sandbox.vendors.amazon.render_v2026 import OrderRecord, build_records
 
 TOKEN_PATH = "/auth/o2/token"
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
 ITEMS_PAGE = 100
 QUERY_CACHE = 64
-# operation -> (burst, requests per second), from ordersV0.json's usage plans
-USAGE_PLANS = {"getOrders": (20, 0.0167), "getOrder": (30, 0.5), "getOrderItems": (30, 0.5)}
+V2026 = "/orders/2026-01-01/orders"
+# operation -> (burst, requests per second), from ordersV0.json's and orders_2026-01-01.json's
+# usage plans (v2026's getOrder is a separate operation with its own plan)
+USAGE_PLANS = {
+    "getOrders": (20, 0.0167),
+    "getOrder": (30, 0.5),
+    "getOrderItems": (30, 0.5),
+    "searchOrders": (20, 0.0056),
+    "getOrder2026": (30, 0.5),
+}
 DENIED = "Access to requested resource is denied."
 
 
@@ -42,6 +51,8 @@ class AmazonEmulator(Emulator):
         self.router.add("GET", "/orders/v0/orders", self.get_orders)
         self.router.add("GET", "/orders/v0/orders/{order_id}", self.get_order)
         self.router.add("GET", "/orders/v0/orders/{order_id}/orderItems", self.get_order_items)
+        self.router.add("GET", V2026, self.search_orders)
+        self.router.add("GET", V2026 + "/{order_id}", self.get_order_2026)
         self.buckets: dict[str, TokenBucket | None] = {
             op: scaled_bucket(ctx.rate_limits, burst, rate)
             for op, (burst, rate) in USAGE_PLANS.items()
@@ -139,7 +150,10 @@ class AmazonEmulator(Emulator):
         response = super().handle(request)
         if "x-amzn-RequestId" not in response.headers and request.path.startswith("/orders/"):
             parts = request.path.strip("/").split("/")
-            operation = {3: "getOrders", 4: "getOrder"}.get(len(parts), "getOrderItems")
+            if request.path.startswith(V2026):
+                operation = "searchOrders" if len(parts) == 3 else "getOrder2026"
+            else:
+                operation = {3: "getOrders", 4: "getOrder"}.get(len(parts), "getOrderItems")
             return self._finish(operation, response)
         return response
 
@@ -246,3 +260,59 @@ class AmazonEmulator(Emulator):
             + b"}}"
         )
         return self._finish("getOrderItems", Response(200, body))
+
+    # --- Orders API v2026-01-01 -----------------------------------------------------------
+    def _records(self) -> list[OrderRecord]:
+        index = self._orders()
+        return self.world.cached(
+            "amazon:v2026", lambda: build_records(self.world, index.frame["id"].to_list())
+        )
+
+    def search_orders(self, request: Request) -> Response:
+        """``GET /orders/2026-01-01/orders``: a page of orders with their items inline."""
+        denied = self._throttled("searchOrders")
+        if denied is not None:
+            return self._finish("searchOrders", denied)
+        clock = self.world.clock
+        try:
+            found = search.parse(request, clock)
+        except orders.InvalidInput as exc:
+            return self._finish("searchOrders", errors("InvalidInput", exc.message, exc.details))
+        query, offset = found.query, found.offset
+        records = self._records()
+        positions = self._positions(query)
+        page = positions[offset : offset + query.page_size]
+        body = b'{"orders":[' + b",".join(records[pos].render(found.included) for pos in page)
+        body += b"]"
+        if offset + query.page_size < len(positions):
+            token = found.token(offset + query.page_size, orders.epoch(clock))
+            body += b',"pagination":{"nextToken":' + orjson.dumps(token) + b"}"
+        before = "createdBefore" if query.family == "Created" else "lastUpdatedBefore"
+        body += b',"' + before.encode() + b'":' + orjson.dumps(orders.iso(query.before)) + b"}"
+        return self._finish("searchOrders", Response(200, body))
+
+    def get_order_2026(self, request: Request) -> Response:
+        """``GET /orders/2026-01-01/orders/{orderId}``: one order with its items."""
+        denied = self._throttled("getOrder2026")
+        if denied is not None:
+            return self._finish("getOrder2026", denied)
+        try:
+            unknown = sorted(set(request.query) - {"includedData"})
+            if unknown:
+                raise orders.InvalidInput(
+                    "Invalid Input", f"Unknown parameter(s): {', '.join(unknown)}."
+                )
+            included = search.included(request)
+        except orders.InvalidInput as exc:
+            return self._finish("getOrder2026", errors("InvalidInput", exc.message, exc.details))
+        order_id = request.path_params["order_id"]
+        if not ORDER_ID.match(order_id):
+            return self._finish("getOrder2026", errors("InvalidInput", "Invalid Input"))
+        pos = self._orders().positions.get(order_id)
+        if pos is None:
+            return self._finish(
+                "getOrder2026",
+                errors("NotFound", "The resource specified does not exist.", status=404),
+            )
+        body = b'{"order":' + self._records()[pos].render(included) + b"}"
+        return self._finish("getOrder2026", Response(200, body))

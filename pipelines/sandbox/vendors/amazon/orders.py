@@ -79,7 +79,7 @@ DELAY_MESSAGE = (
     "updated. If you set the CreatedBefore or LastUpdatedBefore parameters, please provide a date "
     "that is at least 2 minutes before current time and try again."
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]00:?00)?$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]00:?00)?$")
 
 
 class InvalidInput(Exception):
@@ -148,6 +148,11 @@ class OrdersQuery:
         )
 
 
+def epoch(moment: datetime) -> int:
+    """Whole epoch seconds of a timestamp (one without an offset is UTC)."""
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
 def iso(epoch_s: int) -> str:
     """Epoch seconds as Amazon renders a timestamp."""
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -164,14 +169,11 @@ def _date(request: Request, name: str, bad: list[str]) -> int | None:
     raw = request.arg(name)
     if raw is None:
         return None
-    if not _DATE.match(raw.strip()):
+    if not ISO_DATE.match(raw.strip()):
         bad.append(name[0].lower() + name[1:])
         return None
     try:
-        parsed = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return int(parsed.timestamp())
+        return epoch(datetime.fromisoformat(raw.strip().replace("Z", "+00:00")))
     except (ValueError, OverflowError):
         bad.append(name[0].lower() + name[1:])
         return None
@@ -224,7 +226,7 @@ def parse(request: Request, now: datetime) -> tuple[OrdersQuery, int]:
     family = "Created" if created else "LastUpdated" if updated else ""
     after = created_after if created else updated_after
     before = created_before if created else updated_before
-    latest = int((now - DELAY).timestamp())
+    latest = epoch(now - DELAY)
     if before is not None and before > latest:
         raise InvalidInput(DELAY_MESSAGE)
     if before is not None and after is not None and before < after:
@@ -256,7 +258,9 @@ def parse(request: Request, now: datetime) -> tuple[OrdersQuery, int]:
 def matching_positions(frame: pl.DataFrame, query: OrdersQuery) -> list[int]:
     """Positions of the orders the query selects, in paging order (its date, then order id)."""
     column = "purchase_s" if query.family == "Created" else "updated_s"
-    conditions = [pl.col("marketplace").is_in(list(query.marketplaces))]
+    conditions = [pl.lit(True)]
+    if query.marketplaces:  # required by getOrders, optional for searchOrders
+        conditions.append(pl.col("marketplace").is_in(list(query.marketplaces)))
     if query.family:
         conditions.append(pl.col(column) <= query.before)
         if query.after is not None:
