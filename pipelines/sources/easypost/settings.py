@@ -35,6 +35,18 @@ TRACKER_COLUMNS: TTableSchemaColumns = {
     "signed_by": {"data_type": "text"},
     "tracking_code": {"data_type": "text"},
     "fees": {"data_type": "json"},  # billing lines: a JSON column, not a child table
+    # documented carrier details many carriers leave null: typed so they land (no warning)
+    "carrier_detail__service": {"data_type": "text"},
+    "carrier_detail__container_type": {"data_type": "text"},
+    "carrier_detail__alternate_identifier": {"data_type": "text"},
+    "carrier_detail__origin_location": {"data_type": "text"},
+    "carrier_detail__destination_location": {"data_type": "text"},
+    "carrier_detail__origin_tracking_location": {"data_type": "json"},
+    "carrier_detail__destination_tracking_location": {"data_type": "json"},
+    "carrier_detail__est_delivery_date_local": {"data_type": "text"},
+    "carrier_detail__est_delivery_time_local": {"data_type": "text"},
+    "carrier_detail__guaranteed_delivery_date": {"data_type": "timestamp"},
+    "carrier_detail__initial_delivery_attempt": {"data_type": "timestamp"},
 }
 DETAIL_COLUMNS: TTableSchemaColumns = {
     "tracker_id": {"data_type": "text"},
@@ -45,4 +57,7 @@ DETAIL_COLUMNS: TTableSchemaColumns = {
     "tracking_location__city": {"data_type": "text"},
     "tracking_location__state": {"data_type": "text"},
     "tracking_location__zip": {"data_type": "text"},
+    "tracking_location__country": {"data_type": "text"},
+    "description": {"data_type": "text"},
+    "carrier_code": {"data_type": "text"},
 }
