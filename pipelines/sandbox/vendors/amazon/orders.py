@@ -24,6 +24,7 @@ import binascii
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import polars as pl
@@ -107,28 +108,30 @@ class OrdersQuery:
 
     def token(self, offset: int) -> str:
         """The opaque NextToken for the page starting at ``offset``."""
-        raw = orjson.dumps({"q": asdict(self), "o": offset})
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return encode_token({"q": asdict(self), "o": offset})
+
+    @classmethod
+    def from_fields(cls, q: dict[str, Any]) -> OrdersQuery:
+        """The query whose ``asdict`` is ``q`` (KeyError/TypeError when it is not one)."""
+        return cls(
+            family=q["family"],
+            after=q["after"],
+            before=q["before"],
+            marketplaces=tuple(q["marketplaces"]),
+            statuses=tuple(q["statuses"]),
+            channels=tuple(q["channels"]),
+            email=q["email"],
+            order_ids=tuple(q["order_ids"]),
+            page_size=q["page_size"],
+        )
 
     @classmethod
     def from_token(cls, token: str) -> tuple[OrdersQuery, int]:
         """The query and offset a NextToken stands for (InvalidInput when it is not one of ours)."""
         try:
-            data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            q = data["q"]
-            query = cls(
-                family=q["family"],
-                after=q["after"],
-                before=q["before"],
-                marketplaces=tuple(q["marketplaces"]),
-                statuses=tuple(q["statuses"]),
-                channels=tuple(q["channels"]),
-                email=q["email"],
-                order_ids=tuple(q["order_ids"]),
-                page_size=q["page_size"],
-            )
-            offset = data["o"]
-        except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            data = decode_token(token)
+            query, offset = cls.from_fields(data["q"]), data["o"]
+        except TOKEN_ERRORS:
             raise InvalidInput(GENERIC, "Invalid NextToken.") from None
         if not query.well_formed() or not isinstance(offset, int) or offset < 0:
             raise InvalidInput(GENERIC, "Invalid NextToken.")
@@ -151,6 +154,20 @@ class OrdersQuery:
 def epoch(moment: datetime) -> int:
     """Whole epoch seconds of a timestamp (one without an offset is UTC)."""
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+
+
+# what decoding a token that is not one of ours may raise
+TOKEN_ERRORS = (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError)
+
+
+def encode_token(fields: dict[str, Any]) -> str:
+    """An opaque paging token carrying ``fields`` (base64url of their JSON, unpadded)."""
+    return base64.urlsafe_b64encode(orjson.dumps(fields)).decode().rstrip("=")
+
+
+def decode_token(token: str) -> Any:
+    """The fields an ``encode_token`` token carries (one of TOKEN_ERRORS when it is not one)."""
+    return orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
 
 
 def iso(epoch_s: int) -> str:

@@ -17,9 +17,7 @@ Dates compare whole seconds, as in getOrders (``orders.py``).
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 import orjson
@@ -75,8 +73,8 @@ class Search:
 
     def token(self, offset: int, issued: int) -> str:
         """The opaque ``nextToken`` of the page starting at ``offset`` (issued at ``issued``)."""
-        raw = orjson.dumps({"q": asdict(self.query), "o": offset, "f": self.filters, "t": issued})
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        fields = {"q": asdict(self.query), "o": offset, "f": self.filters, "t": issued}
+        return orders.encode_token(fields)
 
 
 def _list(request: Request, name: str) -> tuple[str, ...]:
@@ -129,21 +127,15 @@ def _date(request: Request, name: str, bad: list[str]) -> int | None:
 
 def _from_token(request: Request, token: str, now: datetime) -> Search:
     try:
-        data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        q = data["q"]
-        query = orders.OrdersQuery(
-            family=q["family"],
-            after=q["after"],
-            before=q["before"],
-            marketplaces=tuple(q["marketplaces"]),
-            statuses=tuple(q["statuses"]),
-            channels=tuple(q["channels"]),
+        data = orders.decode_token(token)
+        query = replace(
+            orders.OrdersQuery.from_fields(data["q"]),
             email=None,
             order_ids=(),
             page_size=_page_size(request),
         )
         offset, filters, issued = data["o"], data["f"], data["t"]
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+    except orders.TOKEN_ERRORS:
         raise InvalidInput(GENERIC, "Invalid paginationToken.") from None
     if not (query.well_formed() and isinstance(offset, int) and offset >= 0):
         raise InvalidInput(GENERIC, "Invalid paginationToken.")
