@@ -71,3 +71,66 @@ def query(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` run read-only against this test's warehouse."""
     with duckdb.connect(str(config.paths().warehouse), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+Snapshot = dict[str, list[tuple[Any, ...]]]
+FaultyIngest = Callable[..., tuple[SourceRun, list[dict[str, Any]]]]
+
+
+def snapshot(schema: str | None = None, warehouse: Path | None = None) -> Snapshot:
+    """Every row of every data table of ``schema`` (default: every ``raw_`` schema) of
+    ``warehouse`` (default: this test's), without dlt's own columns, sorted: two loads compare
+    row for row."""
+    path = warehouse or config.paths().warehouse
+    found: Snapshot = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where (schema_name = ? or (? is null and schema_name like 'raw\\_%' escape '\\')) "
+            "and table_name not like '\\_dlt%' escape '\\' order by 1, 2",
+            [schema, schema],
+        ).fetchall()
+        for schema_name, table in tables:
+            columns = con.execute(
+                "select column_name from duckdb_columns() where schema_name = ? "
+                "and table_name = ? and column_name not like '\\_dlt%' escape '\\' order by 1",
+                [schema_name, table],
+            ).fetchall()
+            select = ", ".join(f'"{name}"' for (name,) in columns)
+            rows = con.execute(f'select {select} from "{schema_name}"."{table}"').fetchall()
+            found[f"{schema_name}.{table}"] = sorted(rows, key=repr)
+    return found
+
+
+@pytest.fixture
+def ingest_with_faults(
+    use_sandbox: Callable[..., None],
+    sandbox_root: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> FaultyIngest:
+    """Run one source into a second data dir (``faulty/``) against a sandbox that injects faults
+    (5xx, resets, truncated bodies, slow answers); returns its outcome and the faults served."""
+
+    def run(
+        source: str, *, seed: int, rate: float = 0.05
+    ) -> tuple[SourceRun, list[dict[str, Any]]]:
+        monkeypatch.setenv("CDP_DATA_DIR", str(data_dir / "faulty"))
+        with running_sandbox(
+            sandbox_root, faults=rate, fault_seed=seed, slow_seconds=0.05
+        ) as server:
+            use_sandbox(server)
+            [outcome] = run_ingest([source])
+            faults = [entry for entry in server.log.entries(source) if entry["fault"]]
+        return outcome, faults
+
+    return run
+
+
+def assert_failed_naming_setting(run: SourceRun, setting: str, secret: str) -> None:
+    """The run failed with one line that names the setting to fix and never shows the secret."""
+    assert run.status == "failed"
+    assert run.error is not None
+    assert setting in run.error
+    assert secret not in run.error
+    assert "\n" not in run.error

@@ -13,9 +13,9 @@ import pytest
 
 from pipelines.ingest import SourceRun
 from pipelines.sandbox.generate import advance_world
-from pipelines.sandbox.server import SandboxHTTPServer, running_sandbox
+from pipelines.sandbox.server import SandboxHTTPServer
 from pipelines.sources.easypost.helpers import details_table, split_details
-from tests.pipelines.conftest import query
+from tests.pipelines.conftest import FaultyIngest, assert_failed_naming_setting, query, snapshot
 
 FINAL = ("delivered", "return_to_sender", "failure", "cancelled")
 LIST_PATH = "/v2/trackers"
@@ -28,26 +28,6 @@ def world(root: Path, table: str) -> pl.DataFrame:
 def open_ids(root: Path) -> set[str]:
     trackers = world(root, "easypost_trackers")
     return set(trackers.filter(~pl.col("status").is_in(FINAL))["tracker_id"])
-
-
-def snapshot(schema: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every data table in ``schema``, without dlt's own columns, sorted."""
-    tables = query(
-        "select table_name from information_schema.tables where table_schema = ? "
-        "and table_name not like '_dlt%' order by 1",
-        [schema],
-    )
-    result = {}
-    for (table,) in tables:
-        columns = query(
-            "select column_name from information_schema.columns where table_schema = ? "
-            "and table_name = ? and column_name not in ('_dlt_id', '_dlt_load_id', "
-            "'_dlt_parent_id', '_dlt_root_id') order by 1",
-            [schema, table],
-        )
-        names = ", ".join(f'"{name}"' for (name,) in columns)
-        result[table] = sorted(query(f"select {names} from {schema}.{table}"), key=repr)
-    return result
 
 
 def assert_trackers_match_world(root: Path) -> None:
@@ -168,9 +148,7 @@ def test_easypost_tracker_delivered_after_the_world_moves_on_is_updated(
 
 def test_easypost_with_injected_faults_loads_the_same_warehouse(
     ingest: Callable[..., list[SourceRun]],
-    use_sandbox: Callable[..., None],
-    sandbox_root: Path,
-    data_dir: Path,
+    ingest_with_faults: FaultyIngest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("pipelines.sources.easypost.helpers.PAGE_SIZE", 8)  # more requests
@@ -178,11 +156,7 @@ def test_easypost_with_injected_faults_loads_the_same_warehouse(
     assert clean.status == "succeeded", clean.error
     expected = snapshot("raw_easypost")
 
-    monkeypatch.setenv("CDP_DATA_DIR", str(data_dir / "faulty"))
-    with running_sandbox(sandbox_root, faults=0.05, fault_seed=5, slow_seconds=0.05) as server:
-        use_sandbox(server)
-        [faulty] = ingest("easypost")
-        faults = [e for e in server.log.entries("easypost") if e["fault"]]
+    faulty, faults = ingest_with_faults("easypost", seed=5)
 
     assert faulty.status == "succeeded", faulty.error
     assert faults
@@ -196,11 +170,7 @@ def test_easypost_wrong_key_names_the_setting_and_others_still_load(
 
     easypost, shipstation = ingest("easypost", "shipstation")
 
-    assert easypost.status == "failed"
-    assert easypost.error is not None
-    assert "SOURCES__EASYPOST__API_KEY" in easypost.error
-    assert "not-the-key" not in easypost.error
-    assert "\n" not in easypost.error
+    assert_failed_naming_setting(easypost, "SOURCES__EASYPOST__API_KEY", "not-the-key")
     assert shipstation.status == "succeeded", shipstation.error
     assert shipstation.rows_total > 0
 

@@ -23,6 +23,7 @@ from pipelines.sandbox.server import SandboxHTTPServer, running_sandbox
 from pipelines.sources.hubspot import settings
 from pipelines.sources.hubspot.helpers import HubSpotClient, rate_limit_wait
 from pipelines.sources.hubspot.records import RecordShape
+from tests.pipelines.conftest import snapshot
 
 Ingest = Callable[..., list[SourceRun]]
 TYPES = ("contacts", "companies", "deals", "tickets", "notes", "calls")
@@ -122,16 +123,6 @@ def tables() -> list[str]:
         "select table_name from information_schema.tables where table_schema = 'raw_hubspot'"
     )
     return sorted(t for t in found["table_name"].to_list() if not t.startswith("_dlt"))
-
-
-def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every raw_hubspot table's rows without dlt's columns, sorted: for equality checks."""
-    found = {}
-    for table in tables():
-        data = frame(f"select * from raw_hubspot.{table}")
-        columns = sorted(c for c in data.columns if not c.startswith("_dlt"))
-        found[table] = sorted(data.select(columns).rows(), key=repr)
-    return found
 
 
 def assert_matches_world(root: Path) -> None:
@@ -286,9 +277,9 @@ def test_hubspot_incremental_runs_merge_changes_apply_archives_and_equal_a_full_
         "left join raw_hubspot.contacts c on a._dlt_root_id = c._dlt_id where c.id is null"
     )
     assert orphans["n"][0] == 0
-    incremental = snapshot()
+    incremental = snapshot("raw_hubspot")
     succeeded(ingest("hubspot", full_refresh=True))
-    assert snapshot() == incremental
+    assert snapshot("raw_hubspot") == incremental
 
 
 def test_hubspot_search_slices_past_the_result_cap(
@@ -368,14 +359,14 @@ def test_hubspot_faults_leave_the_warehouse_as_a_fault_free_run(
         advance_world(sandbox_root, 30)
         succeeded(run_ingest(["hubspot"]))  # incremental, through faults too
         assert [e for e in faulty.log.entries("hubspot") if e["fault"]]
-    with_faults = snapshot()
+    with_faults = snapshot("raw_hubspot")
 
     # a fault-free load of the same world (an incremental load equals a full one: tested above)
     monkeypatch.setenv("CDP_DATA_DIR", str(data_dir.parent / "fault-free"))
     use_sandbox(sandbox_server)
     succeeded(run_ingest(["hubspot"]))
 
-    assert snapshot() == with_faults
+    assert snapshot("raw_hubspot") == with_faults
 
 
 def _other_source() -> Any:

@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import polars as pl
@@ -23,32 +22,9 @@ from pipelines.ingest import SOURCES, run_ingest, sandbox_environment
 from pipelines.sandbox.credentials import SANDBOX_CREDENTIALS
 from pipelines.sandbox.pos_export import export_pos
 from pipelines.sandbox.server import SandboxHTTPServer
+from tests.pipelines.conftest import snapshot
 
 runner = CliRunner()
-
-
-def snapshot(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every raw table's rows (without dlt's own columns), sorted: comparable across runs."""
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = con.execute(
-            "select schema_name, table_name from duckdb_tables() "
-            "where schema_name like 'raw_%' and table_name not like '_dlt%' order by 1, 2"
-        ).fetchall()
-        for schema, table in names:
-            columns = [
-                c
-                for (c,) in con.execute(
-                    "select column_name from duckdb_columns() "
-                    "where schema_name = ? and table_name = ? and column_name not like '_dlt%' "
-                    "order by column_index",
-                    [schema, table],
-                ).fetchall()
-            ]
-            select = ", ".join(f'"{c}"' for c in columns)
-            rows = con.execute(f'select {select} from "{schema}"."{table}"').fetchall()
-            tables[f"{schema}.{table}"] = sorted(rows, key=repr)
-    return tables
 
 
 def test_ingest_rejects_an_unknown_source_in_one_line() -> None:
@@ -169,12 +145,12 @@ def test_ingest_killed_mid_run_resumes_to_the_same_state(
     killed.wait()
     resumed = subprocess.run(command, env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    after_kill = snapshot(config.paths().warehouse)
+    after_kill = snapshot()
 
     clean_env = {**env, "CDP_DATA_DIR": str(tmp_path / "clean")}
     clean = subprocess.run(command, env=clean_env, capture_output=True, text=True)
     assert clean.returncode == 0, clean.stderr
-    uninterrupted = snapshot(tmp_path / "clean" / "warehouse.duckdb")
+    uninterrupted = snapshot(warehouse=tmp_path / "clean" / "warehouse.duckdb")
 
     assert after_kill.keys() == uninterrupted.keys()
     for table, rows in uninterrupted.items():

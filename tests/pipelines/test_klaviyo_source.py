@@ -24,7 +24,7 @@ from pipelines.sandbox.server import SandboxHTTPServer, running_sandbox
 from pipelines.sources.klaviyo import settings
 from pipelines.sources.klaviyo.helpers import KlaviyoClient, RateLimitPacer, reset_seconds
 from pipelines.sources.klaviyo.records import events_table
-from tests.pipelines.conftest import query
+from tests.pipelines.conftest import FaultyIngest, assert_failed_naming_setting, query, snapshot
 
 Ingest = Callable[..., list[SourceRun]]
 LOOKBACK = timedelta(seconds=settings.EVENTS_LOOKBACK_SECONDS)
@@ -51,24 +51,6 @@ def newest(frame: pl.DataFrame, column: str) -> datetime:
     value = frame[column].max()
     assert isinstance(value, datetime)
     return value
-
-
-def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every raw_klaviyo data table without dlt's own columns, sorted."""
-    tables = query(
-        "select table_name from information_schema.tables where table_schema = 'raw_klaviyo' "
-        "and table_name not like '_dlt%' order by 1"
-    )
-    result = {}
-    for (table,) in tables:
-        columns = query(
-            "select column_name from information_schema.columns where table_schema = "
-            "'raw_klaviyo' and table_name = ? and column_name not like '_dlt%' order by 1",
-            [table],
-        )
-        names = ", ".join(f'"{name}"' for (name,) in columns)
-        result[table] = sorted(query(f"select {names} from raw_klaviyo.{table}"), key=repr)
-    return result
 
 
 def assert_profiles_match_world(root: Path) -> None:
@@ -307,35 +289,27 @@ def test_klaviyo_later_runs_merge_changes_late_events_and_list_removals_like_a_f
         ("Renamed",)
     ]
 
-    incremental = snapshot()
+    incremental = snapshot("raw_klaviyo")
     [refresh] = ingest("klaviyo", full_refresh=True)
     assert refresh.status == "succeeded", refresh.error
-    assert snapshot() == incremental
+    assert snapshot("raw_klaviyo") == incremental
 
 
 def test_klaviyo_with_injected_faults_loads_the_same_warehouse(
-    ingest: Ingest,
-    use_sandbox: Callable[..., None],
-    sandbox_root: Path,
-    data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    ingest: Ingest, ingest_with_faults: FaultyIngest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, size in (("EVENTS_PAGE_SIZE", 250), ("PROFILES_PAGE_SIZE", 40)):
         monkeypatch.setattr(settings, name, size)  # more requests, more faults
     monkeypatch.setattr(settings, "LIST_MEMBERS_PAGE_SIZE", 40)
     [clean] = ingest("klaviyo")
     assert clean.status == "succeeded", clean.error
-    expected = snapshot()
+    expected = snapshot("raw_klaviyo")
 
-    monkeypatch.setenv("CDP_DATA_DIR", str(data_dir / "faulty"))
-    with running_sandbox(sandbox_root, faults=0.05, fault_seed=11, slow_seconds=0.05) as server:
-        use_sandbox(server)
-        [faulty] = ingest("klaviyo")
-        faults = [e for e in server.log.entries("klaviyo") if e["fault"]]
+    faulty, faults = ingest_with_faults("klaviyo", seed=11)
 
     assert faulty.status == "succeeded", faulty.error
     assert len(faults) >= 2
-    assert snapshot() == expected
+    assert snapshot("raw_klaviyo") == expected
 
 
 def test_klaviyo_waits_out_a_429_and_paces_to_the_rate_limit_headers(sandbox_root: Path) -> None:
@@ -375,11 +349,7 @@ def test_klaviyo_wrong_key_names_the_setting_and_others_still_load(
 
     klaviyo, easypost = ingest("klaviyo", "easypost")
 
-    assert klaviyo.status == "failed"
-    assert klaviyo.error is not None
-    assert "SOURCES__KLAVIYO__API_KEY" in klaviyo.error
-    assert "pk_not_the_key" not in klaviyo.error
-    assert "\n" not in klaviyo.error
+    assert_failed_naming_setting(klaviyo, "SOURCES__KLAVIYO__API_KEY", "pk_not_the_key")
     assert easypost.status == "succeeded", easypost.error
     assert easypost.rows_total > 0
 

@@ -20,7 +20,7 @@ from pipelines.sandbox.generate import advance_world
 from pipelines.sandbox.schema import conform
 from pipelines.sandbox.server import SandboxHTTPServer, running_sandbox
 from pipelines.sources.shipstation.helpers import RateLimitPacer
-from tests.pipelines.conftest import query
+from tests.pipelines.conftest import FaultyIngest, assert_failed_naming_setting, query, snapshot
 
 PACIFIC = "America/Los_Angeles"
 LOOKBACK = timedelta(days=3)
@@ -34,26 +34,6 @@ def pacific(moment: Any) -> str:
     """A UTC instant as the Pacific wall time ShipStation's filters take."""
     series = pl.Series([moment]).dt.convert_time_zone(PACIFIC)
     return str(series.dt.strftime("%Y-%m-%d %H:%M:%S")[0])
-
-
-def snapshot(schema: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every data table in ``schema``, without dlt's own columns, sorted."""
-    tables = query(
-        "select table_name from information_schema.tables where table_schema = ? "
-        "and table_name not like '_dlt%' order by 1",
-        [schema],
-    )
-    result = {}
-    for (table,) in tables:
-        columns = query(
-            "select column_name from information_schema.columns where table_schema = ? "
-            "and table_name = ? and column_name not in ('_dlt_id', '_dlt_load_id', "
-            "'_dlt_parent_id', '_dlt_root_id') order by 1",
-            [schema, table],
-        )
-        names = ", ".join(f'"{name}"' for (name,) in columns)
-        result[table] = sorted(query(f"select {names} from {schema}.{table}"), key=repr)
-    return result
 
 
 def assert_shipments_match_world(root: Path) -> None:
@@ -215,9 +195,9 @@ def test_shipstation_paces_to_the_rate_limit_and_honours_its_429(
 
 def test_shipstation_with_injected_faults_loads_the_same_warehouse(
     ingest: Callable[..., list[SourceRun]],
+    ingest_with_faults: FaultyIngest,
     use_sandbox: Callable[..., None],
     sandbox_root: Path,
-    data_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     page_size = max(1, world(sandbox_root).height // 80)  # about 80 requests
@@ -229,11 +209,7 @@ def test_shipstation_with_injected_faults_loads_the_same_warehouse(
     assert clean.status == "succeeded", clean.error
     expected = snapshot("raw_shipstation")
 
-    monkeypatch.setenv("CDP_DATA_DIR", str(data_dir / "faulty"))
-    with running_sandbox(sandbox_root, faults=0.05, fault_seed=3, slow_seconds=0.05) as server:
-        use_sandbox(server)
-        [faulty] = ingest("shipstation")
-        faults = [e for e in server.log.entries("shipstation") if e["fault"]]
+    faulty, faults = ingest_with_faults("shipstation", seed=3)
 
     assert faulty.status == "succeeded", faulty.error
     assert faults
@@ -247,10 +223,6 @@ def test_shipstation_wrong_secret_names_the_setting_and_others_still_load(
 
     shipstation, easypost = ingest("shipstation", "easypost")
 
-    assert shipstation.status == "failed"
-    assert shipstation.error is not None
-    assert "SOURCES__SHIPSTATION__API_SECRET" in shipstation.error
-    assert "not-the-secret" not in shipstation.error
-    assert "\n" not in shipstation.error
+    assert_failed_naming_setting(shipstation, "SOURCES__SHIPSTATION__API_SECRET", "not-the-secret")
     assert easypost.status == "succeeded", easypost.error
     assert easypost.rows_total > 0
