@@ -7,13 +7,14 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import polars as pl
 
 from pipelines.sandbox.schema import WORLD
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 class WorldNotFoundError(RuntimeError):
@@ -34,6 +35,7 @@ class World:
         self._version: float | None = None
         self._tables: dict[str, pl.DataFrame] = {}
         self._cache: dict[str, Any] = {}
+        self._building: dict[str, threading.Lock] = {}
         self._meta: dict[str, Any] = {}
 
     @property
@@ -76,9 +78,46 @@ class World:
             return self._tables[name]
 
     def cached(self, key: str, build: Callable[[], T]) -> T:
-        """``build()``'s result, kept until the world changes."""
+        """``build()``'s result, kept until the world changes.
+
+        Each key builds under its own lock: a request whose structures are ready never waits
+        behind another vendor's long first build (several sources are ingested at once).
+        """
         with self._lock:
             self._refresh()
-            if key not in self._cache:
-                self._cache[key] = build()
-            return self._cache[key]
+            if key in self._cache:
+                return self._cache[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                self._refresh()
+                if key in self._cache:  # built by another thread meanwhile
+                    return self._cache[key]
+                version = self._version
+            value = build()
+            with self._lock:
+                if self._version == version:  # the world did not change while building
+                    self._cache[key] = value
+            return value
+
+
+class RecentAnswers(Generic[K, T]):
+    """The answers to the last ``size`` distinct queries (the oldest forgotten first): paging
+    through a list asks the same filter once per page, and an emulator answers it once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._answers: dict[K, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, query: K, answer: Callable[[], T]) -> T:
+        """The kept answer to ``query``, or ``answer()`` (then kept)."""
+        with self._lock:
+            if query in self._answers:
+                return self._answers[query]
+        found = answer()
+        with self._lock:
+            while len(self._answers) >= self.size:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[query] = found
+        return found

@@ -32,6 +32,16 @@ RETRY_EXCEPTIONS = (
 RateLimitWait = Callable[[requests.Response], float | None]
 
 
+def header_number(response: requests.Response, name: str) -> float | None:
+    """A numeric response header (e.g. a rate-limit window's remaining calls), or None when
+    absent or not a number."""
+    value = response.headers.get(name)
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), or None."""
     value = response.headers.get("Retry-After")

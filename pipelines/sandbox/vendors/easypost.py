@@ -33,7 +33,6 @@ import base64
 import binascii
 import bisect
 import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +43,7 @@ import polars as pl
 from pipelines.sandbox.emulator import Emulator, EmulatorContext
 from pipelines.sandbox.http import Request, Response, json_response
 from pipelines.sandbox.ratelimit import scaled_bucket
+from pipelines.sandbox.world import RecentAnswers
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 DEFAULT_PAGE_SIZE = 20
@@ -289,7 +289,6 @@ class EasyPostEmulator(Emulator):
 
     def __init__(self, ctx: EmulatorContext) -> None:
         super().__init__(ctx)
-        self._cache_lock = threading.Lock()
         self.router.add("GET", "/v2/trackers", self.list_trackers)
         self.router.add("GET", "/v2/trackers/{tracker_id}", self.get_tracker)
         self.bucket = scaled_bucket(ctx.rate_limits, BURST, RATE)
@@ -337,16 +336,10 @@ class EasyPostEmulator(Emulator):
         return self.world.cached("easypost:trackers", lambda: build_index(self.world))
 
     def _positions(self, query: TrackerQuery) -> list[int]:
-        cache: dict[TrackerQuery, list[int]] = self.world.cached("easypost:queries", dict)
-        with self._cache_lock:
-            found = cache.get(query)
-        if found is None:
-            found = matching_positions(self._index().frame, query)
-            with self._cache_lock:
-                while len(cache) >= QUERY_CACHE:
-                    cache.pop(next(iter(cache)))
-                cache[query] = found
-        return found
+        answers: RecentAnswers[TrackerQuery, list[int]] = self.world.cached(
+            "easypost:queries", lambda: RecentAnswers(QUERY_CACHE)
+        )
+        return answers.get(query, lambda: matching_positions(self._index().frame, query))
 
     def list_trackers(self, request: Request) -> Response:
         """``GET /v2/trackers``: one page of trackers, newest first, and ``has_more``."""

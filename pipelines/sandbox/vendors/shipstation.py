@@ -46,6 +46,7 @@ import polars as pl
 from pipelines.sandbox.emulator import Emulator, EmulatorContext
 from pipelines.sandbox.http import Request, Response, json_response
 from pipelines.sandbox.ratelimit import FAST_FACTOR, RateLimitMode
+from pipelines.sandbox.world import RecentAnswers
 
 PACIFIC = "America/Los_Angeles"
 STORE_ID = 228_116
@@ -405,7 +406,6 @@ class ShipStationEmulator(Emulator):
 
     def __init__(self, ctx: EmulatorContext) -> None:
         super().__init__(ctx)
-        self._cache_lock = threading.Lock()
         self.router.add("GET", "/shipments", self.list_shipments)
         seconds = WINDOW_SECONDS / (FAST_FACTOR if ctx.rate_limits is RateLimitMode.FAST else 1)
         self.window = FixedWindow(LIMIT, seconds, ctx.rate_limits is not RateLimitMode.OFF)
@@ -454,16 +454,10 @@ class ShipStationEmulator(Emulator):
         return self.world.cached("shipstation:shipments", lambda: build_index(self.world))
 
     def _positions(self, query: ShipmentQuery) -> list[int]:
-        cache: dict[ShipmentQuery, list[int]] = self.world.cached("shipstation:queries", dict)
-        with self._cache_lock:
-            found = cache.get(query)
-        if found is None:
-            found = matching_positions(self._index().frame, query)
-            with self._cache_lock:
-                while len(cache) >= QUERY_CACHE:
-                    cache.pop(next(iter(cache)))
-                cache[query] = found
-        return found
+        answers: RecentAnswers[ShipmentQuery, list[int]] = self.world.cached(
+            "shipstation:queries", lambda: RecentAnswers(QUERY_CACHE)
+        )
+        return answers.get(query, lambda: matching_positions(self._index().frame, query))
 
     def list_shipments(self, request: Request) -> Response:
         """``GET /shipments``: one page of shipments with total, page and pages."""

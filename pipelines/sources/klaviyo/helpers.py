@@ -18,7 +18,7 @@ import orjson
 import requests
 
 from pipelines.errors import SourceError, credentials_rejected, setting_name
-from pipelines.sources.http import RetryingSession, json_body
+from pipelines.sources.http import RetryingSession, header_number, json_body
 from pipelines.sources.klaviyo import settings
 
 Record = dict[str, Any]
@@ -29,16 +29,9 @@ class KlaviyoAPIError(RuntimeError):
     """Klaviyo refused a request this source built (a bug, not a setting): status and detail."""
 
 
-def _number(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def reset_seconds(response: requests.Response) -> float | None:
     """RetryingSession's hook for a 429 without Retry-After: Klaviyo's ``RateLimit-Reset``."""
-    reset = _number(response.headers.get("RateLimit-Reset"))
+    reset = header_number(response, "RateLimit-Reset")
     return None if reset is None else max(0.0, reset)
 
 
@@ -66,7 +59,7 @@ class RateLimitPacer:
 
     def after(self, window: str, response: requests.Response) -> None:
         """Note the window's budget from an answer's headers."""
-        remaining = _number(response.headers.get("RateLimit-Remaining"))
+        remaining = header_number(response, "RateLimit-Remaining")
         reset = reset_seconds(response)
         if remaining is None or reset is None or remaining > settings.RATE_LIMIT_RESERVE:
             return

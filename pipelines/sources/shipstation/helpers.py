@@ -13,7 +13,7 @@ import orjson
 import requests
 
 from pipelines.errors import SourceError, setting_name
-from pipelines.sources.http import RetryingSession
+from pipelines.sources.http import RetryingSession, header_number
 from pipelines.sources.shipstation.settings import PAGE_SIZE, SHIPMENTS_PATH, TIME_ZONE
 
 SOURCE = "shipstation"
@@ -72,23 +72,16 @@ class RateLimitPacer:
 
     def after(self, response: requests.Response) -> None:
         """Note the window's state from a response's headers."""
-        remaining = _number(response.headers.get("X-Rate-Limit-Remaining"))
+        remaining = header_number(response, "X-Rate-Limit-Remaining")
         reset = reset_seconds(response)
         if remaining is not None and remaining <= 0 and reset is not None:
             with self._lock:
                 self._resume_at = self.clock() + reset
 
 
-def _number(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def reset_seconds(response: requests.Response) -> float | None:
     """RetryingSession's hook for a 429: the seconds until ShipStation's window resets."""
-    reset = _number(response.headers.get("X-Rate-Limit-Reset"))
+    reset = header_number(response, "X-Rate-Limit-Reset")
     return None if reset is None else max(0.0, reset)
 
 

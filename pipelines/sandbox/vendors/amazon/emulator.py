@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from urllib.parse import parse_qs
 
@@ -15,6 +14,7 @@ from pipelines.sandbox.ratelimit import FAST_FACTOR, RateLimitMode, TokenBucket,
 from pipelines.sandbox.vendors.amazon import orders, search
 from pipelines.sandbox.vendors.amazon.render import OrderIndex, build_items, build_orders
 from pipelines.sandbox.vendors.amazon.render_v2026 import OrderRecord, build_records
+from pipelines.sandbox.world import RecentAnswers
 
 TOKEN_PATH = "/auth/o2/token"
 ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
@@ -46,7 +46,6 @@ class AmazonEmulator(Emulator):
 
     def __init__(self, ctx: EmulatorContext) -> None:
         super().__init__(ctx)
-        self._cache_lock = threading.Lock()
         self.router.add("POST", TOKEN_PATH, self.token)
         self.router.add("GET", "/orders/v0/orders", self.get_orders)
         self.router.add("GET", "/orders/v0/orders/{order_id}", self.get_order)
@@ -165,16 +164,10 @@ class AmazonEmulator(Emulator):
         return self.world.cached("amazon:items", lambda: build_items(self.world, self._orders()))
 
     def _positions(self, query: orders.OrdersQuery) -> list[int]:
-        cache: dict[orders.OrdersQuery, list[int]] = self.world.cached("amazon:queries", dict)
-        with self._cache_lock:
-            found = cache.get(query)
-        if found is None:
-            found = orders.matching_positions(self._orders().frame, query)
-            with self._cache_lock:
-                while len(cache) >= QUERY_CACHE:
-                    cache.pop(next(iter(cache)))
-                cache[query] = found
-        return found
+        answers: RecentAnswers[orders.OrdersQuery, list[int]] = self.world.cached(
+            "amazon:queries", lambda: RecentAnswers(QUERY_CACHE)
+        )
+        return answers.get(query, lambda: orders.matching_positions(self._orders().frame, query))
 
     def get_orders(self, request: Request) -> Response:
         """``GET /orders/v0/orders``: one page of orders and the NextToken to the next."""
