@@ -4,6 +4,7 @@ changed; faults, throttling and wrong credentials."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Callable
@@ -24,8 +25,9 @@ from pipelines.sandbox.generate import advance_world
 from pipelines.sandbox.pos_export import export_pos
 from pipelines.sandbox.schema import shopify_gid
 from pipelines.sandbox.server import SandboxHTTPServer, running_sandbox
-from pipelines.sources.shopify import columns, settings, shape
+from pipelines.sources.shopify import columns, queries, settings, shape
 from pipelines.sources.shopify.bulk import reassemble
+from pipelines.sources.shopify.helpers import iso_start
 from tests.pipelines.conftest import query
 
 Rows = set[tuple[Any, ...]]
@@ -299,10 +301,14 @@ def test_shopify_bulk_load_matches_world_and_paged_load_under_faults_is_identica
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger=HELPERS_LOGGER)
+    shop_bulk(sandbox_server).delay = 1.5  # each bulk operation takes its time on the shop
     run = ingest_shopify()
     bulk_requests = requests_to(sandbox_server)
-    operations = len(sandbox_server.state("shopify")["bulk_operations"])
+    bulk_ops = sandbox_server.state("shopify")["bulk_operations"]
+    operations = len(bulk_ops)
     assert operations == 3  # the first load went through bulk: orders, customers, checkouts
+    # ... all three at once: the last one started before the first one completed
+    assert max(op["created_at"] for op in bulk_ops) < min(op["completed_at"] for op in bulk_ops)
     assert_matches_world(sandbox_root)
     assert run.rows["orders"] == world(sandbox_root, "shopify_orders").height
     # money and timestamps typed, not strings
@@ -331,6 +337,57 @@ def test_shopify_bulk_load_matches_world_and_paged_load_under_faults_is_identica
     assert_same_warehouse(bulk_warehouse)
     # the page sizes fit Shopify's 1000-point query limit: no page had to be asked again smaller
     assert not [r for r in caplog.records if "too costly" in r.getMessage()]
+
+
+def test_shopify_first_load_adopts_its_running_operation_and_waits_for_a_free_slot(
+    sandbox_root: Path, sandbox_server: SandboxHTTPServer, use_sandbox: Callable[..., None]
+) -> None:
+    # The orders operation was started by a call whose answer was lost, and four operations of
+    # the app fill the shop's other slots (five at a time): the load adopts the running orders
+    # operation, waits for slots for customers and checkouts, and lands the world.
+    orders = queries.bulk_orders(f"updated_at:>='{iso_start(settings.DEFAULT_START_DATE)}'")
+    others = [
+        f'{{ products(query: "tag:t{n}") {{ edges {{ node {{ id }} }} }} }}' for n in range(4)
+    ]
+    shop_bulk(sandbox_server).delay = 4.0  # long enough for the load to find them running
+    for document in [orders, *others]:
+        answer = run_bulk_query(sandbox_server, document)
+        assert answer["userErrors"] == [], answer
+    ingest_shopify()
+    bulk_ops = sandbox_server.state("shopify")["bulk_operations"]
+    assert len(bulk_ops) == 7  # five already there + customers + checkouts
+    assert [op["query"] for op in bulk_ops].count(orders) == 1
+    assert all(op["status"] == "COMPLETED" for op in bulk_ops)
+    assert_matches_world(sandbox_root)
+
+
+def test_shopify_before_api_2026_01_bulk_operations_run_one_after_another(
+    sandbox_root: Path, sandbox_server: SandboxHTTPServer, use_sandbox: Callable[..., None]
+) -> None:
+    use_sandbox(SHOPIFY__API_VERSION="2025-10")  # one bulk query operation at a time
+    shop_bulk(sandbox_server).delay = 0.5
+    ingest_shopify()
+    bulk_ops = sandbox_server.state("shopify")["bulk_operations"]
+    assert len(bulk_ops) == 3 and all(op["status"] == "COMPLETED" for op in bulk_ops)
+    for earlier, later in itertools.pairwise(bulk_ops):
+        assert later["created_at"] >= earlier["completed_at"]
+    assert_matches_world(sandbox_root)
+
+
+def shop_bulk(server: SandboxHTTPServer) -> Any:
+    """The sandbox shop's bulk operations (its ``delay`` keeps each one RUNNING a while)."""
+    return server.emulators["shopify"].bulk  # type: ignore[attr-defined]
+
+
+def run_bulk_query(server: SandboxHTTPServer, document: str) -> dict[str, Any]:
+    response = requests.post(
+        f"{server.base_url('shopify')}{settings.GRAPHQL_PATH.format(version=settings.API_VERSION)}",
+        json={"query": queries.BULK_RUN, "variables": {"query": document}},
+        headers={"X-Shopify-Access-Token": SANDBOX_CREDENTIALS["shopify"]["access_token"]},
+        timeout=30,
+    )
+    answer: dict[str, Any] = response.json()["data"]["bulkOperationRunQuery"]
+    return answer
 
 
 def test_shopify_incremental_runs_ask_only_for_changes(

@@ -20,6 +20,7 @@ from pipelines.sandbox.server import SandboxHTTPServer, running_sandbox
 
 TOKEN = SANDBOX_CREDENTIALS["shopify"]["access_token"]
 VERSION = "2026-01"
+OLD_VERSION = "2025-10"  # before 2026-01: one bulk query operation at a time, no bulkOperations
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -44,9 +45,14 @@ def post(
     return requests.post(endpoint(server, version), json=body, headers=headers, timeout=30)
 
 
-def gql(server: SandboxHTTPServer, query: str, variables: dict[str, Any] | None = None) -> dict:
+def gql(
+    server: SandboxHTTPServer,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    version: str = VERSION,
+) -> dict:
     """A successful GraphQL response body (HTTP 200, no errors)."""
-    response = post(server, query, variables)
+    response = post(server, query, variables, version=version)
     assert response.status_code == 200, response.text
     body = response.json()
     assert "errors" not in body, body["errors"]
@@ -564,7 +570,7 @@ def test_shopify_bulk_operation_exports_the_world_as_jsonl(
     assert node == {"status": "COMPLETED", "url": op["url"]}
 
 
-def test_shopify_bulk_operation_rejects_bad_queries_and_runs_one_at_a_time(
+def test_shopify_bulk_operation_rejects_bad_queries_and_before_2026_01_runs_one_at_a_time(
     sandbox: SandboxHTTPServer,
 ) -> None:
     no_connection = gql(sandbox, RUN_BULK, {"q": "{ shop { name } }", "group": False})
@@ -579,9 +585,9 @@ def test_shopify_bulk_operation_rejects_bad_queries_and_runs_one_at_a_time(
     bulk.delay = 1.0
     try:
         query = "{ products { edges { node { id title } } } }"
-        first = gql(sandbox, RUN_BULK, {"q": query, "group": False})
+        first = gql(sandbox, RUN_BULK, {"q": query, "group": False}, OLD_VERSION)
         assert first["data"]["bulkOperationRunQuery"]["userErrors"] == []
-        second = gql(sandbox, RUN_BULK, {"q": query, "group": False})
+        second = gql(sandbox, RUN_BULK, {"q": query, "group": False}, OLD_VERSION)
         (error,) = second["data"]["bulkOperationRunQuery"]["userErrors"]
         assert error["code"] == "OPERATION_IN_PROGRESS"
         assert gql(sandbox, POLL)["data"]["currentBulkOperation"]["status"] in (
@@ -591,6 +597,78 @@ def test_shopify_bulk_operation_rejects_bad_queries_and_runs_one_at_a_time(
     finally:
         bulk.delay = 0.0
     assert wait_for_bulk(sandbox)["status"] == "COMPLETED"
+
+
+LIST_BULK = """query($q: String, $reverse: Boolean) {
+  bulkOperations(first: 10, query: $q, reverse: $reverse) { nodes { id status query } }
+}"""
+
+
+def bulk_listing(
+    server: SandboxHTTPServer, search: str | None = None, reverse: bool = False
+) -> list[dict[str, Any]]:
+    body = gql(server, LIST_BULK, {"q": search, "reverse": reverse})
+    nodes: list[dict[str, Any]] = body["data"]["bulkOperations"]["nodes"]
+    return nodes
+
+
+@pytest.mark.parametrize("version", ["2026-01", "2026-07"])
+def test_shopify_from_2026_01_five_bulk_queries_run_at_once_and_the_sixth_waits(
+    sandbox: SandboxHTTPServer, world_root: Path, version: str
+) -> None:
+    roots = ["products", "customers", "orders", "abandonedCheckouts", "locations", "products"]
+    queries = [f"{{ {root} {{ edges {{ node {{ id }} }} }} }}" for root in roots]
+    bulk = sandbox.emulators["shopify"].bulk  # type: ignore[attr-defined]
+    bulk.delay = 3.0  # the five stay RUNNING while the sixth is asked, even on a busy machine
+    try:
+        answers = [
+            gql(sandbox, RUN_BULK, {"q": q, "group": False}, version)["data"][
+                "bulkOperationRunQuery"
+            ]
+            for q in queries
+        ]
+        started = [a["bulkOperation"]["id"] for a in answers[:5]]
+        assert all(a["userErrors"] == [] for a in answers[:5])
+        assert answers[5]["bulkOperation"] is None, sandbox.state("shopify")
+        (error,) = answers[5]["userErrors"]
+        assert error["code"] == "OPERATION_IN_PROGRESS" and "5" in error["message"]
+        active = bulk_listing(sandbox, "status:created OR status:running")
+        assert [op["id"] for op in active] == started[::-1]  # newest first
+        assert [op["query"] for op in active] == queries[:5][::-1]
+    finally:
+        bulk.delay = 0.0
+    deadline = time.monotonic() + 30
+    while bulk_listing(sandbox, "status:created OR status:running"):
+        assert time.monotonic() < deadline, "bulk operations did not finish"
+        time.sleep(0.05)
+    done = bulk_listing(sandbox, "status:completed operation_type:query", reverse=True)
+    assert [op["id"] for op in done] == started  # reverse: oldest first
+    # every result is its own query's: the ids of the roots it asked for
+    expected = {
+        "products": set(world(world_root, "products")["product_id"].to_list()),
+        "customers": set(world(world_root, "shopify_customers")["customer_id"].to_list()),
+    }
+    for op_id, root in zip(started[:2], roots[:2], strict=True):
+        node = gql(
+            sandbox,
+            "query($id: ID!) { bulkOperation(id: $id) { url rootObjectCount } }",
+            {"id": op_id},
+        )["data"]["bulkOperation"]
+        rows = [orjson.loads(line) for line in requests.get(node["url"], timeout=30).iter_lines()]
+        assert set(legacy(rows)) == expected[root]
+        assert int(node["rootObjectCount"]) == len(expected[root])
+    # a sixth one starts once a slot is free
+    sixth = gql(sandbox, RUN_BULK, {"q": queries[5], "group": False}, version)
+    assert sixth["data"]["bulkOperationRunQuery"]["userErrors"] == []
+
+
+def test_shopify_bulk_operations_listing_is_not_in_versions_before_2026_01(
+    sandbox: SandboxHTTPServer,
+) -> None:
+    body = post(sandbox, LIST_BULK, {"q": None, "reverse": False}, version=OLD_VERSION).json()
+    assert body["errors"][0]["message"] == (
+        "Field 'bulkOperations' doesn't exist on type 'QueryRoot'"
+    )
 
 
 # --- auth, versions, errors ---------------------------------------------------------------

@@ -6,12 +6,13 @@ resolution's record id) and keeps the numeric ``legacy_resource_id`` beside it.
 
 - ``orders``, ``customers``, ``abandoned_checkouts``: incremental on ``updatedAt`` (search filter
   ``updated_at:>='<cursor - overlap>'``; orders and customers sorted by ``UPDATED_AT``, checkouts by
-  ``ID`` as they have no such sort key). The first load (no state, or ``--full-refresh``) runs a
-  bulk operation when ``use_bulk_for_initial_load`` is on. Child lists land as dlt child tables:
-  ``orders__line_items`` (+ ``__discount_allocations``), ``orders__refunds`` (+
-  ``__refund_line_items``), ``orders__fulfillments`` (+ ``__tracking_info``),
-  ``abandoned_checkouts__line_items``; join them on ``_dlt_parent_id``/``_dlt_root_id``. Nested
-  connections are read to their last page.
+  ``ID`` as they have no such sort key). The first load (no state, or ``--full-refresh``) runs
+  bulk operations when ``use_bulk_for_initial_load`` is on: the three start together (the shop
+  builds them at the same time) and each resource loads its result as soon as it is ready. Child
+  lists land as dlt child tables: ``orders__line_items`` (+ ``__discount_allocations``),
+  ``orders__refunds`` (+ ``__refund_line_items``), ``orders__fulfillments`` (+
+  ``__tracking_info``), ``abandoned_checkouts__line_items``; join them on ``_dlt_parent_id``/
+  ``_dlt_root_id``. Nested connections are read to their last page.
 - ``products``, ``product_variants`` (with inventory item id and unit cost): incremental on
   ``updatedAt``; archived products land with ``status = ARCHIVED`` (Shopify's soft delete).
 - ``locations``: all of them (``is_active`` false for deactivated ones), only changed rows load.
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import dlt
 from dlt.sources import DltResource
@@ -39,7 +40,6 @@ from pipelines.sources.shopify.helpers import (
     Record,
     ShopifyClient,
     attach_refund_lines,
-    chunks,
     complete,
     iso_start,
     page_size,
@@ -114,9 +114,16 @@ def _search(cursor: Cursor) -> str:
     return f"updated_at:>='{cursor.start_value}'"
 
 
-def _incremental(rows: Iterator[list[Record]], window: OverlapWindow) -> Iterator[list[Record]]:
-    """Pages without the rows the last run already loaded (see OverlapWindow)."""
+Page = list[Record] | None  # None: a bulk result is not ready yet, dlt turns to other resources
+AnyPage = TypeVar("AnyPage", list[Record], Page)
+
+
+def _incremental(rows: Iterator[AnyPage], window: OverlapWindow) -> Iterator[AnyPage]:
+    """Pages without the rows the last run already loaded (see OverlapWindow); ``None`` passes."""
     for page in rows:
+        if page is None:
+            yield None
+            continue
         fresh = window.fresh(page)
         if fresh:
             yield fresh
@@ -124,10 +131,9 @@ def _incremental(rows: Iterator[list[Record]], window: OverlapWindow) -> Iterato
 
 
 def _orders(client: ShopifyClient, start: str, bulk: BulkExport | None, lines: int) -> Any:
-    def raw(cursor: Cursor) -> Iterator[list[Record]]:
+    def raw(cursor: Cursor) -> Iterator[Page]:
         if bulk is not None and _first_load(cursor):
-            records = bulk.records(queries.bulk_orders(_search(cursor)), "lineItems")
-            yield from chunks(records, settings.BULK_CHUNK_SIZE)
+            yield from bulk.pages(queries.bulk_orders(_search(cursor)), "lineItems")
             return
         first = page_size(settings.ORDER_BASE_COST, settings.ORDER_LINE_COST, lines)
         variables = {"query": _search(cursor), "lines": lines}
@@ -140,20 +146,22 @@ def _orders(client: ShopifyClient, start: str, bulk: BulkExport | None, lines: i
         nested_hints=ORDER_NESTED,
         **MERGE,
     )
-    def orders(updated_at: Cursor = _cursor(start)) -> Iterator[list[Record]]:  # noqa: B008
+    def orders(updated_at: Cursor = _cursor(start)) -> Iterator[Page]:  # noqa: B008
         """Orders (line items, refunds with their lines, fulfillments with tracking)."""
         window = OverlapWindow(dlt.current.resource_state(), settings.OVERLAP_SECONDS)
         for page in _incremental(raw(updated_at), window):
-            yield [shape.order(o) for o in attach_refund_lines(client, page, lines)]
+            if page is None:
+                yield None
+            else:
+                yield [shape.order(o) for o in attach_refund_lines(client, page, lines)]
 
     return orders
 
 
 def _customers(client: ShopifyClient, start: str, bulk: BulkExport | None) -> Any:
-    def raw(cursor: Cursor) -> Iterator[list[Record]]:
+    def raw(cursor: Cursor) -> Iterator[Page]:
         if bulk is not None and _first_load(cursor):
-            records = bulk.records(queries.bulk_customers(_search(cursor)))
-            yield from chunks(records, settings.BULK_CHUNK_SIZE)
+            yield from bulk.pages(queries.bulk_customers(_search(cursor)))
             return
         variables = {"query": _search(cursor)}
         yield from pages(
@@ -163,11 +171,11 @@ def _customers(client: ShopifyClient, start: str, bulk: BulkExport | None) -> An
     @dlt.resource(
         name="customers", columns=columns.hints(columns.CUSTOMERS, **LATEST_WINS), **MERGE
     )
-    def customers(updated_at: Cursor = _cursor(start)) -> Iterator[list[Record]]:  # noqa: B008
+    def customers(updated_at: Cursor = _cursor(start)) -> Iterator[Page]:  # noqa: B008
         """Customers with email marketing consent and default address."""
         window = OverlapWindow(dlt.current.resource_state(), settings.OVERLAP_SECONDS)
         for page in _incremental(raw(updated_at), window):
-            yield [shape.customer(c) for c in page]
+            yield None if page is None else [shape.customer(c) for c in page]
 
     return customers
 
@@ -175,10 +183,9 @@ def _customers(client: ShopifyClient, start: str, bulk: BulkExport | None) -> An
 def _abandoned_checkouts(
     client: ShopifyClient, start: str, bulk: BulkExport | None, lines: int
 ) -> Any:
-    def raw(cursor: Cursor) -> Iterator[list[Record]]:
+    def raw(cursor: Cursor) -> Iterator[Page]:
         if bulk is not None and _first_load(cursor):
-            records = bulk.records(queries.bulk_checkouts(_search(cursor)), "lineItems")
-            yield from chunks(records, settings.BULK_CHUNK_SIZE)
+            yield from bulk.pages(queries.bulk_checkouts(_search(cursor)), "lineItems")
             return
         first = page_size(settings.CHECKOUT_BASE_COST, settings.CHECKOUT_LINE_COST, lines)
         variables = {"query": _search(cursor), "lines": lines}
@@ -192,11 +199,11 @@ def _abandoned_checkouts(
         nested_hints=CHECKOUT_NESTED,
         **MERGE,
     )
-    def abandoned_checkouts(updated_at: Cursor = _cursor(start)) -> Iterator[list[Record]]:  # noqa: B008
+    def abandoned_checkouts(updated_at: Cursor = _cursor(start)) -> Iterator[Page]:  # noqa: B008
         """Abandoned checkouts with their line items and customer."""
         window = OverlapWindow(dlt.current.resource_state(), settings.OVERLAP_SECONDS)
         for page in _incremental(raw(updated_at), window):
-            yield [shape.checkout(c) for c in page]
+            yield None if page is None else [shape.checkout(c) for c in page]
 
     return abandoned_checkouts
 

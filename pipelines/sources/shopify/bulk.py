@@ -1,6 +1,11 @@
-"""Bulk operations (the first load of a large shop): ``bulkOperationRunQuery``, poll the operation
-until it completes, download its JSONL result and put every child line (``__parentId``) back under
-its parent."""
+"""Bulk operations (the first load of a large shop): every resource's ``bulkOperationRunQuery`` runs
+at the same time on the shop (five query operations per app from API 2026-01 on, one before), one
+request polls all of them, and each resource reads its JSONL result as soon as it completes, child
+lines (``__parentId``) back under their parent, while the shop still builds the others.
+
+Waiting never blocks the run: until its operation completes, a resource yields ``None``, which dlt
+takes as "nothing yet" and goes on with the other resources (their pages, or other results).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,35 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import orjson
 
 from pipelines.errors import SourceError
 from pipelines.sources.shopify import queries, settings
-from pipelines.sources.shopify.helpers import SCOPES, SOURCE, Record, ShopifyClient
+from pipelines.sources.shopify.helpers import SCOPES, SOURCE, Record, ShopifyClient, chunks
 
 logger = logging.getLogger(__name__)
 
 FINISHED = ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
 ACTIVE = ("CREATED", "RUNNING", "CANCELING")
+BUSY = ("OPERATION_IN_PROGRESS", "LIMIT_REACHED")  # no free slot for one more query operation
+LISTING_FROM = "2026-01"  # bulkOperations (several running at once) exists from this version on
+
+
+@dataclass
+class _Job:
+    """One bulk query of this run: not started yet (``operation`` None), running, or done."""
+
+    document: str
+    deadline: float
+    operation: str | None = None
+    status: str | None = None
+    url: str | None = None
 
 
 class BulkExport:
-    """One bulk query: start it, wait for it, download and reassemble its JSONL result."""
+    """The bulk queries of one run: started together, polled together, read one by one."""
 
     def __init__(
         self,
@@ -33,56 +52,105 @@ class BulkExport:
         self.client = client
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
+        self._jobs: dict[str, _Job] = {}
+        self._delay = poll_seconds
+        self._next_poll = 0.0
 
-    def records(self, document: str, child_key: str | None = None) -> Iterator[Record]:
-        """Every root object of the bulk query, its ``__parentId`` children under ``child_key``."""
-        deadline = time.monotonic() + self.timeout_seconds
-        operation = self._start(document, deadline)
-        url = self._wait(operation, deadline)
-        if url:
-            yield from reassemble(self.client.download(url), child_key)
+    def pages(
+        self, document: str, child_key: str | None = None, size: int = settings.BULK_CHUNK_SIZE
+    ) -> Iterator[list[Record] | None]:
+        """The root objects of the bulk query in lists of ``size`` (``__parentId`` children under
+        ``child_key``); ``None`` while the operation is still being built."""
+        job = self._submit(document)
+        while job.status != "COMPLETED":
+            yield None
+            self._refresh()
+        if job.url:  # no url: the query matched nothing
+            yield from chunks(reassemble(self.client.download(job.url), child_key), size)
 
-    def _start(self, document: str, deadline: float) -> str:
-        while True:
-            data = self.client.query(queries.BULK_RUN, {"query": document})
-            payload = data.get("bulkOperationRunQuery") or {}
-            errors = payload.get("userErrors") or []
-            if not errors:
-                operation: str = payload["bulkOperation"]["id"]
-                logger.info("shopify: bulk operation %s started", operation)
-                return operation
-            if not any(e.get("code") == "OPERATION_IN_PROGRESS" for e in errors):
-                raise SourceError(SOURCE, f"Shopify refused a bulk query: {errors[0]['message']}")
-            current = self.client.query(queries.BULK_CURRENT).get("currentBulkOperation") or {}
-            if current.get("query") == document and current.get("status") in ACTIVE:
-                return str(current["id"])  # ours, started by a call whose answer was lost
-            if time.monotonic() > deadline:
-                raise SourceError(
-                    SOURCE, "another bulk operation of this app is still running; try again later"
-                )
-            self.client.sleep(settings.BULK_POLL_MAX_SECONDS)
+    # --- starting -------------------------------------------------------------------------
+    def _submit(self, document: str) -> _Job:
+        job = self._jobs.get(document)
+        if job is None:
+            job = _Job(document, time.monotonic() + self.timeout_seconds)
+            self._jobs[document] = job
+            self._start(job)
+            self._delay = self.poll_seconds  # a new operation: look again soon
+            self._next_poll = min(self._next_poll, time.monotonic() + self._delay)
+        return job
 
-    def _wait(self, operation: str, deadline: float) -> str | None:
-        delay = self.poll_seconds
-        while True:
-            node = self.client.query(queries.BULK_POLL, {"id": operation}).get("node") or {}
-            status = node.get("status")
-            if status == "COMPLETED":
-                return node.get("url")
-            if status in FINISHED:
-                code = node.get("errorCode") or status
-                hint = f": grant {SCOPES}" if code == "ACCESS_DENIED" else ""
+    def _start(self, job: _Job) -> None:
+        """Run the job's query on the shop; when no slot is free, adopt our own operation if a
+        call whose answer was lost already started it, else leave it for a later try."""
+        data = self.client.query(queries.BULK_RUN, {"query": job.document})
+        payload = data.get("bulkOperationRunQuery") or {}
+        errors = payload.get("userErrors") or []
+        if not errors:
+            job.operation, job.status = payload["bulkOperation"]["id"], "CREATED"
+            logger.info("shopify: bulk operation %s started", job.operation)
+            return
+        if not any(e.get("code") in BUSY for e in errors):
+            raise SourceError(SOURCE, f"Shopify refused a bulk query: {errors[0]['message']}")
+        for running in self._active():
+            if running.get("query") == job.document and running.get("status") in ACTIVE:
+                job.operation, job.status = str(running["id"]), str(running["status"])
+                return  # ours, started by a call whose answer was lost
+        if time.monotonic() > job.deadline:
+            raise SourceError(
+                SOURCE, "other bulk operations of this app are still running; try again later"
+            )
+
+    def _active(self) -> list[Record]:
+        """The app's bulk query operations that have not finished (the newest one only before
+        API 2026-01, which has no ``bulkOperations``)."""
+        if self.client.api_version >= LISTING_FROM:
+            found = self.client.query(queries.BULK_ACTIVE).get("bulkOperations") or {}
+            return list(found.get("nodes") or ())
+        current = self.client.query(queries.BULK_CURRENT).get("currentBulkOperation")
+        return [current] if current else []
+
+    # --- waiting --------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        """At most once per poll interval: one request for the status of every running job,
+        another try for those still waiting for a slot."""
+        now = time.monotonic()
+        if now < self._next_poll:
+            return
+        running = {j.operation: j for j in self._jobs.values() if j.operation and _pending(j)}
+        if running:
+            nodes = self.client.query(queries.BULK_POLL, {"ids": list(running)}).get("nodes")
+            for node in nodes or ():
+                job = running.get(str((node or {}).get("id")))
+                if job is not None:
+                    self._update(job, node)
+        for job in self._jobs.values():
+            if job.operation is None:
+                self._start(job)
+            elif _pending(job) and time.monotonic() > job.deadline:
                 raise SourceError(
                     SOURCE,
-                    f"bulk operation {operation} ended {status} ({code}){hint}; "
-                    "the next run starts it again",
+                    f"bulk operation {job.operation} did not finish in time; run again later",
                 )
-            if time.monotonic() > deadline:
-                raise SourceError(
-                    SOURCE, f"bulk operation {operation} did not finish in time; run again later"
-                )
-            self.client.sleep(delay)
-            delay = min(settings.BULK_POLL_MAX_SECONDS, delay * 1.3)
+        self._next_poll = time.monotonic() + self._delay
+        self._delay = min(settings.BULK_POLL_MAX_SECONDS, self._delay * 1.5)
+
+    def _update(self, job: _Job, node: Record) -> None:
+        status = node.get("status")
+        job.status = str(status)
+        if status == "COMPLETED":
+            job.url = node.get("url")
+        elif status in FINISHED:
+            code = node.get("errorCode") or status
+            hint = f": grant {SCOPES}" if code == "ACCESS_DENIED" else ""
+            raise SourceError(
+                SOURCE,
+                f"bulk operation {job.operation} ended {status} ({code}){hint}; "
+                "the next run starts it again",
+            )
+
+
+def _pending(job: _Job) -> bool:
+    return job.status not in FINISHED
 
 
 PARENT_KEY = b'"__parentId":"'

@@ -202,8 +202,15 @@ BULK_CURRENT = """query Current {
   currentBulkOperation(type: QUERY) { id status query errorCode objectCount url }
 }"""
 
-BULK_POLL = """query Poll($id: ID!) {
-  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl } }
+# Several operations run at once (API 2026-01 on): one request reads them all.
+BULK_ACTIVE = """query Active {
+  bulkOperations(first: 25, query: "operation_type:query AND (status:created OR status:running)") {
+    nodes { id status query }
+  }
+}"""
+
+BULK_POLL = """query Poll($ids: [ID!]!) {
+  nodes(ids: $ids) { ... on BulkOperation { id status errorCode objectCount url partialDataUrl } }
 }"""
 
 ACTIVE_LOCATIONS = f"""query ActiveLocations($first: Int!, $after: String) {{

@@ -52,9 +52,10 @@ OVERLAP_SECONDS = 300
 MAX_THROTTLED_RETRIES = 12
 MAX_THROTTLE_WAIT_SECONDS = 60.0
 
-# Bulk operations (first load): poll every POLL seconds (growing to POLL_MAX), give up after
-# BULK_TIMEOUT_SECONDS; roots are yielded in chunks of BULK_CHUNK_SIZE.
+# Bulk operations (first load): one request polls all running ones every POLL seconds, growing to
+# POLL_MAX (a result is read within a second of completing); give up after BULK_TIMEOUT_SECONDS;
+# roots are yielded in chunks of BULK_CHUNK_SIZE.
 BULK_POLL_SECONDS = 0.1
-BULK_POLL_MAX_SECONDS = 5.0
+BULK_POLL_MAX_SECONDS = 1.0
 BULK_TIMEOUT_SECONDS = 4 * 3600.0
 BULK_CHUNK_SIZE = 1000

@@ -70,6 +70,26 @@ CHECKOUT_MONEY = ("subtotalPriceSet", "totalLineItemsPriceSet", "totalPriceSet")
 CHECKOUT_LINE_MONEY = ("originalUnitPriceSet", "originalTotalPriceSet")
 
 
+# Nested objects that may be null (an order without customer, a line whose product was deleted).
+# A null one is left out: its fields land as ``<object>__<field>`` columns, declared in columns.py,
+# and a null under the object's own name would only make dlt warn that the column it would make
+# has no type (it never makes it).
+ORDER_OBJECTS = ("customer", "shippingAddress", "billingAddress")
+LINE_OBJECTS = ("variant", "product")
+REFUND_LINE_OBJECTS = ("lineItem", "location")
+FULFILLMENT_OBJECTS = ("location",)
+CUSTOMER_OBJECTS = ("emailMarketingConsent", "defaultAddress")
+VARIANT_OBJECTS = ("product", "inventoryItem")
+
+
+def _without_nulls(record: Record, keys: tuple[str, ...]) -> Record:
+    """``record`` without the null nested objects named in ``keys``, in place."""
+    for key in keys:
+        if key in record and record[key] is None:
+            del record[key]
+    return record
+
+
 def _legacy(record: Record) -> Record:
     if "legacyResourceId" in record:
         record["legacyResourceId"] = integer(record["legacyResourceId"])
@@ -78,7 +98,7 @@ def _legacy(record: Record) -> Record:
 
 def line_item(line: Record) -> Record:
     """An order line item (discount allocations kept as a nested list)."""
-    _money_bags(line, LINE_MONEY)
+    _without_nulls(_money_bags(line, LINE_MONEY), LINE_OBJECTS)
     for allocation in line.get("discountAllocations") or ():
         _money_bags(allocation, ALLOCATION_MONEY)
     return line
@@ -86,12 +106,12 @@ def line_item(line: Record) -> Record:
 
 def refund_line_item(line: Record) -> Record:
     """A refund line item: ``price`` (unit) and ``subtotal`` (refunded amount)."""
-    return _money_bags(line, REFUND_LINE_MONEY)
+    return _without_nulls(_money_bags(line, REFUND_LINE_MONEY), REFUND_LINE_OBJECTS)
 
 
 def order(record: Record) -> Record:
     """An order with its line items, refunds (with their lines) and fulfillments."""
-    _legacy(_money_bags(record, ORDER_MONEY))
+    _without_nulls(_legacy(_money_bags(record, ORDER_MONEY)), ORDER_OBJECTS)
     record["lineItems"] = [line_item(line) for line in record.get("lineItems") or ()]
     for refund in record.get("refunds") or ():
         _legacy(_money_bags(refund, REFUND_MONEY))
@@ -99,20 +119,21 @@ def order(record: Record) -> Record:
             refund_line_item(line) for line in refund.get("refundLineItems") or ()
         ]
     for fulfillment in record.get("fulfillments") or ():
-        _legacy(fulfillment)
+        _without_nulls(_legacy(fulfillment), FULFILLMENT_OBJECTS)
     return record
 
 
 def customer(record: Record) -> Record:
     """A customer (legacy id as an integer)."""
-    return _legacy(record)
+    return _without_nulls(_legacy(record), CUSTOMER_OBJECTS)
 
 
 def checkout(record: Record) -> Record:
     """An abandoned checkout with its line items."""
-    _money_bags(record, CHECKOUT_MONEY)
+    _without_nulls(_money_bags(record, CHECKOUT_MONEY), ORDER_OBJECTS)
     record["lineItems"] = [
-        _money_bags(line, CHECKOUT_LINE_MONEY) for line in record.get("lineItems") or ()
+        _without_nulls(_money_bags(line, CHECKOUT_LINE_MONEY), LINE_OBJECTS)
+        for line in record.get("lineItems") or ()
     ]
     return record
 
@@ -124,7 +145,7 @@ def product(record: Record) -> Record:
 
 def variant(record: Record) -> Record:
     """A product variant with its inventory item (unit cost as a Decimal)."""
-    _legacy(record)
+    _without_nulls(_legacy(record), VARIANT_OBJECTS)
     record["price"] = decimal(record.get("price"))
     record["compareAtPrice"] = decimal(record.get("compareAtPrice"))
     item = record.get("inventoryItem")

@@ -9,9 +9,11 @@ Endpoints
   token (unrecognized login or wrong password)"}``. Query roots: ``orders``, ``customers``,
   ``products``, ``productVariants``, ``inventoryItems``, ``locations`` (Shopify locations only;
   ``inventoryLevels`` with ``quantities(names:)``), ``abandonedCheckouts``, single-object
-  lookups, ``node``/``nodes``, ``shop``, ``currentBulkOperation``/``bulkOperation``; mutations
-  ``bulkOperationRunQuery`` and ``bulkOperationCancel``. Connections page with ``first``/``after``/
-  ``last``/``before``/``reverse`` (at most 250), ``sortKey`` and the ``query:`` search syntax.
+  lookups, ``node``/``nodes``, ``shop``, ``currentBulkOperation``/``bulkOperation``/
+  ``bulkOperations`` (2026-01 on); mutations ``bulkOperationRunQuery`` (one query operation at a
+  time before 2026-01, five from 2026-01 on) and ``bulkOperationCancel``. Connections page with
+  ``first``/``after``/``last``/``before``/``reverse`` (at most 250), ``sortKey`` and the ``query:``
+  search syntax.
   Every response carries ``extensions.cost``; queries above 1000 points fail with
   ``MAX_COST_EXCEEDED``; an empty leaky bucket (2000 points, 100/s; x20 in ``fast`` mode) answers
   ``THROTTLED`` with HTTP ``ShopifyEmulator.throttled_status`` (200).

@@ -4,7 +4,12 @@ A job runs the query in a background thread with every connection unpaged (``fir
 are ignored, as in Shopify bulk queries), flattens the result the way Shopify does (one JSON object
 per line; the nodes of a nested connection become lines of their own carrying ``__parentId``, the
 parent's ``id``) and serves it at ``<base>/_bulk/<n>.jsonl`` (no token needed, like Shopify's signed
-download URLs). One query job runs at a time; ``bulk_delay_seconds`` keeps a job RUNNING a while.
+download URLs). An app may run one query job at a time per shop in API versions before 2026-01 and
+five from 2026-01 on (the version of the ``bulkOperationRunQuery`` request decides); one more is
+refused with ``OPERATION_IN_PROGRESS``. Jobs running together are built one after another (one
+process: the first is ready early); ``bulk_delay_seconds`` keeps a job RUNNING a while.
+``bulkOperations`` (2026-01 on) lists the jobs, newest first, filtered by ``status``,
+``operation_type``, ``id`` and ``created_at``.
 
 Write-state (``server.state("shopify")``): ``{"bulk_operations": [{"id", "status", "type",
 "query", "group_objects", "created_at", "completed_at", "object_count", "root_object_count",
@@ -13,6 +18,7 @@ Write-state (``server.state("shopify")``): ``{"bulk_operations": [{"id", "status
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -20,11 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 from graphql import GraphQLError, GraphQLSchema, parse, validate
 from graphql.language import OperationType
 
-from pipelines.sandbox.vendors.shopify import graph
+from pipelines.sandbox.vendors.shopify import graph, paging, search
 from pipelines.sandbox.vendors.shopify.cost import Field, compile_plan, connection_items
 from pipelines.sandbox.vendors.shopify.records import ISO, Record, ShopifyData
 
@@ -34,6 +41,8 @@ if TYPE_CHECKING:
 VENDOR = "shopify"
 FIRST_ID = 1_000_000
 MAX_CONNECTIONS = 5
+CONCURRENT_QUERIES_FROM = "2026-01"  # the first API version running several query jobs at once
+CONCURRENT_QUERIES = 5
 MAX_DEPTH = 2
 ACTIVE = ("CREATED", "RUNNING", "CANCELING")
 LIST_CONNECTION = (
@@ -49,6 +58,30 @@ def _user_error(message: str, code: str = "INVALID", field: list[str] | None = N
     return {
         "bulkOperation": None,
         "userErrors": [{"field": field, "message": message, "code": code}],
+    }
+
+
+def query_slots(api_version: str) -> int:
+    """How many bulk query jobs an app may run at a time in this API version."""
+    newer = api_version == "unstable" or api_version >= CONCURRENT_QUERIES_FROM
+    return CONCURRENT_QUERIES if newer else 1
+
+
+def _epoch(stamp: str) -> int:
+    return int(datetime.strptime(stamp, ISO).replace(tzinfo=UTC).timestamp())
+
+
+def _search_fields(ops: list[dict[str, Any]]) -> paging.Matchers:
+    """``query:`` fields of ``bulkOperations`` (over rendered ``BulkOperation`` objects)."""
+    return {
+        "status": search.text_field(np.array([op["status"].lower() for op in ops], dtype=str)),
+        "operation_type": search.text_field(
+            np.array([op["type"].lower() for op in ops], dtype=str)
+        ),
+        "id": search.int_field(np.array([paging.gid_number(op) for op in ops], dtype=np.int64)),
+        "created_at": search.date_field(
+            np.array([_epoch(op["createdAt"]) for op in ops], dtype=np.int64)
+        ),
     }
 
 
@@ -110,21 +143,23 @@ def flatten(fields: list[Field], data: dict[str, Any], group: bool) -> tuple[lis
     """
     grouped: list[Record] = []
     levels: list[list[Record]] = []
+    connections: dict[int, list[Field]] = {}  # per selection: its nested connections
 
     def emit(item: dict[str, Any], level: list[Field], parent: str | None, depth: int) -> None:
-        nested = [f for f in level if f.kind == "connection"]
-        skip = {f.key for f in nested}
-        line = {k: v for k, v in item.items() if k not in skip}
+        nested = connections.get(id(level))
+        if nested is None:
+            nested = connections[id(level)] = [f for f in level if f.kind == "connection"]
+        # The result is built for this job only: the object itself becomes its line.
+        values = [item.pop(f.key, None) for f in nested]
         if parent is not None:
-            line["__parentId"] = parent
+            item["__parentId"] = parent
         if group:
-            grouped.append(line)
+            grouped.append(item)
         else:
             while len(levels) <= depth:
                 levels.append([])
-            levels[depth].append(line)
-        for f in nested:
-            value = item.get(f.key)
+            levels[depth].append(item)
+        for f, value in zip(nested, values, strict=True):
             if value is None:
                 continue
             for children, node in connection_items(f, value):
@@ -159,6 +194,7 @@ class BulkOperations:
         self.state = state
         self.delay = delay
         self._lock = threading.Lock()
+        self._building = threading.Lock()
 
     @property
     def folder(self) -> Path:
@@ -201,6 +237,15 @@ class BulkOperations:
                 return self.render(op, base_url)
         return None
 
+    def listing(self, args: dict[str, Any], ctx: graph.Context) -> dict[str, Any]:
+        """``bulkOperations``: the app's jobs, newest first (``reverse``: oldest first)."""
+        if query_slots(ctx.api_version) == 1:
+            raise GraphQLError("Field 'bulkOperations' doesn't exist on type 'QueryRoot'")
+        paging.check_window("bulkOperations", args)
+        newest_first = {**args, "reverse": not args.get("reverse")}
+        rendered = [self.render(op, ctx.base_url) for op in self._ops()]
+        return paging.list_connection(rendered, newest_first, False, query_fields=_search_fields)
+
     def file(self, name: str) -> bytes | None:
         """The JSONL result file of a completed job."""
         if "/" in name or not name.endswith(".jsonl"):
@@ -234,12 +279,16 @@ class BulkOperations:
         with self._lock:
             ops = self._ops()
             running = [op for op in ops if op["status"] in ACTIVE and op["type"] == "QUERY"]
-            if running:
-                return _user_error(
+            slots = query_slots(ctx.api_version)
+            if len(running) >= slots:
+                message = (
                     "A bulk query operation for this app and shop is already in progress: "
-                    f"{running[-1]['id']}.",
-                    code="OPERATION_IN_PROGRESS",
+                    f"{running[-1]['id']}."
+                    if slots == 1
+                    else f"This app already runs {slots} bulk query operations on this shop, "
+                    "the most allowed at a time: wait until one of them finishes."
                 )
+                return _user_error(message, code="OPERATION_IN_PROGRESS")
             number = FIRST_ID + len(ops) + 1
             op = {
                 "id": f"gid://shopify/BulkOperation/{number}",
@@ -269,23 +318,23 @@ class BulkOperations:
     def _execute(self, op: dict[str, Any], document: Any, fields: list[Field], base: str) -> None:
         self._update(op["id"], status="RUNNING")
         context = graph.Context(self.data, self, base, bulk=True)
-        try:
-            result = graph.run(self.schema, document, context, None, None)
-            if result.errors or not isinstance(result.data, dict):
-                raise RuntimeError(result.errors[0].message if result.errors else "no data")
-            lines, roots = flatten(fields, result.data, op["group_objects"])
-            body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f"{op['file']}.tmp"
-            tmp.write_bytes(body)
-            os.replace(tmp, self.folder / op["file"])
-        except Exception:
-            self._update(op["id"], status="FAILED", error_code="INTERNAL_SERVER_ERROR")
-            return
+        # One process builds the results: one at a time, in the order they were asked, so the
+        # first is ready as early as if each had its own worker (threads would only share the
+        # GIL, every result ready late) and only one result is held in memory.
+        with self._building:
+            if not self._still_running(op["id"]):
+                return  # cancelled (or the state was reset) while waiting
+            # The served world is long-lived: keep the collector from walking it again and again
+            # while the result's million objects are allocated (a quarter of the build time).
+            gc.freeze()
+            try:
+                lines, roots, body = self._build(document, fields, context, op)
+            except Exception:
+                self._update(op["id"], status="FAILED", error_code="INTERNAL_SERVER_ERROR")
+                return
         if self.delay:
             time.sleep(self.delay)
-        current = {o["id"]: o for o in self._ops()}.get(op["id"])
-        if current is None or current["status"] not in ("RUNNING", "CREATED"):
+        if not self._still_running(op["id"]):
             return  # cancelled (or the state was reset) meanwhile
         self._update(
             op["id"],
@@ -295,6 +344,25 @@ class BulkOperations:
             root_object_count=roots,
             file_size=len(body),
         )
+
+    def _still_running(self, gid: str) -> bool:
+        current = {o["id"]: o for o in self._ops()}.get(gid)
+        return current is not None and current["status"] in ("RUNNING", "CREATED")
+
+    def _build(
+        self, document: Any, fields: list[Field], context: graph.Context, op: dict[str, Any]
+    ) -> tuple[list[Record], int, bytes]:
+        """Run the query, write its JSONL file; (lines, root objects, file body)."""
+        result = graph.run(self.schema, document, context, None, None)
+        if result.errors or not isinstance(result.data, dict):
+            raise RuntimeError(result.errors[0].message if result.errors else "no data")
+        lines, roots = flatten(fields, result.data, op["group_objects"])
+        body = b"".join(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE) for line in lines)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{op['file']}.tmp"
+        tmp.write_bytes(body)
+        os.replace(tmp, self.folder / op["file"])
+        return lines, roots, body
 
     def cancel(self, gid: str, base_url: str) -> Record:
         """``bulkOperationCancel``: stop a job that has not finished."""

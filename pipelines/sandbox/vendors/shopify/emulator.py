@@ -145,7 +145,7 @@ class ShopifyEmulator(Emulator):
             }
             body = {"errors": [throttled], "extensions": {"cost": self._cost(requested, None)}}
             return json_response(body, self.throttled_status, headers)
-        context = graph.Context(self.data, self.bulk, request.base_url)
+        context = graph.Context(self.data, self.bulk, request.base_url, api_version=version)
         result = graph.run(self.schema, entry.document, context, variables, operation_name)
         actual = actual_cost(plan, result.data) if plan else 0
         if self.bucket is not None:

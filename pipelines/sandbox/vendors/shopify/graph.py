@@ -31,7 +31,7 @@ from graphql import (
 )
 from graphql.execution import Executor
 from graphql.execution.values import get_argument_values
-from graphql.language import DocumentNode
+from graphql.language import DocumentNode, FieldNode
 from graphql.pyutils import Path, Undefined
 
 from pipelines.sandbox.vendors.shopify import paging
@@ -64,6 +64,7 @@ class Context:
     bulk_ops: BulkOperations
     base_url: str
     bulk: bool = False  # a bulk operation's query: connections return everything
+    api_version: str = "unstable"  # the version of the request (some rules depend on it)
     search: list[dict[str, Any]] = field(default_factory=list)
 
     def warner(self, info: GraphQLResolveInfo, query: str) -> Callable[[SearchResult], None]:
@@ -341,8 +342,17 @@ def _first_of(key: str) -> Callable[..., Any]:
     return resolve
 
 
-def _edges(source: dict[str, Any], _info: GraphQLResolveInfo) -> list[dict[str, Any]]:
-    return paging.edges(source)
+def _selects_cursor(info: GraphQLResolveInfo) -> bool:
+    """Whether the edges' ``cursor`` is asked for (a fragment might: then it is assumed)."""
+    for node in info.field_nodes:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            if not isinstance(selection, FieldNode) or selection.name.value == "cursor":
+                return True
+    return False
+
+
+def _edges(source: dict[str, Any], info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    return paging.edges(source, _selects_cursor(info))
 
 
 def _lookup(kind: str) -> Callable[..., Any]:
@@ -428,6 +438,9 @@ def build_executable_schema() -> GraphQLSchema:
     query.fields["currentBulkOperation"].resolve = lambda _s, info, type="QUERY": _ctx(
         info
     ).bulk_ops.current(type, _ctx(info).base_url)
+    query.fields["bulkOperations"].resolve = lambda _s, info, **args: _ctx(info).bulk_ops.listing(
+        args, _ctx(info)
+    )
     query.fields["bulkOperation"].resolve = lambda _s, info, id: _ctx(info).bulk_ops.get(
         id, _ctx(info).base_url
     )

@@ -133,8 +133,11 @@ def build_connection(
     }
 
 
-def edges(connection: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``edges`` of a connection built by :func:`build_connection`."""
+def edges(connection: dict[str, Any], cursors: bool = True) -> list[dict[str, Any]]:
+    """The ``edges`` of a connection built by :func:`build_connection` (``cursors`` False: the
+    query does not ask for them, as in bulk queries over a million edges)."""
+    if not cursors:
+        return [{"node": node} for node in connection["nodes"]]
     cursor_of = connection["_cursor"]
     return [{"cursor": cursor_of(n), "node": node} for n, node in enumerate(connection["nodes"])]
 

@@ -103,6 +103,10 @@ type QueryRoot {{
     query: String
   ): AbandonedCheckoutConnection!
   bulkOperation(id: ID!): BulkOperation
+  bulkOperations({_PAGING}
+    sortKey: BulkOperationsSortKeys = CREATED_AT
+    query: String
+  ): BulkOperationConnection!
   currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
   customer(id: ID!): Customer
   customers({_PAGING}
@@ -478,6 +482,7 @@ enum BulkOperationStatus {{ CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED 
 enum BulkOperationType {{ MUTATION QUERY }}
 enum BulkOperationErrorCode {{ ACCESS_DENIED INTERNAL_SERVER_ERROR TIMEOUT }}
 enum BulkOperationUserErrorCode {{ INVALID LIMIT_REACHED OPERATION_IN_PROGRESS }}
+enum BulkOperationsSortKeys {{ CREATED_AT ID }}
 
 type BulkOperation implements Node {{
   id: ID!
@@ -519,6 +524,7 @@ type UserError {{
     for node in (
         "AbandonedCheckout",
         "AbandonedCheckoutLineItem",
+        "BulkOperation",
         "Customer",
         "InventoryItem",
         "InventoryLevel",
