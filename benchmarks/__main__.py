@@ -9,13 +9,17 @@ from pathlib import Path
 
 from benchmarks.bench_generate import bench_generate
 from benchmarks.bench_ingest import bench_ingest
+from benchmarks.bench_ingest_all import bench_ingest_all
 from benchmarks.bench_sandbox import bench_sandbox
+from benchmarks.bench_transform import bench_transform
 from benchmarks.harness import Measurement, format_table
 
 BENCHMARKS = {
     "generate": bench_generate,
     "sandbox": bench_sandbox,
     "ingest": bench_ingest,
+    "ingest-all": bench_ingest_all,
+    "transform": bench_transform,
 }
 
 

@@ -1,13 +1,14 @@
 {#- JSON helpers for the few raw columns dlt keeps as JSON (Shopify tags and discount codes,
-    Klaviyo campaign audiences). Each is dispatched: DuckDB's syntax is the default, Postgres has
-    its own, so the models stay free of warehouse-specific syntax. -#}
+    Klaviyo campaign audiences). Each is dispatched, with a DuckDB and a Postgres implementation
+    and no default (JSON paths differ on every engine), so the models stay free of
+    warehouse-specific syntax and another target fails at compile time naming the macro. -#}
 
 {#- A JSON list of strings as one comma-separated text ("VIP, wholesale"); null when empty. -#}
 {% macro json_list_to_text(column) -%}
     {{ return(adapter.dispatch("json_list_to_text")(column)) }}
 {%- endmacro %}
 
-{% macro default__json_list_to_text(column) -%}
+{% macro duckdb__json_list_to_text(column) -%}
     nullif(array_to_string(json_extract_string({{ column }}, '$[*]'), ', '), '')
 {%- endmacro %}
 
@@ -20,7 +21,7 @@
     {{ return(adapter.dispatch("json_list_first")(column)) }}
 {%- endmacro %}
 
-{% macro default__json_list_first(column) -%}
+{% macro duckdb__json_list_first(column) -%}
     json_extract_string({{ column }}, '$[0]')
 {%- endmacro %}
 
@@ -33,7 +34,7 @@
     {{ return(adapter.dispatch("json_text")(column, path)) }}
 {%- endmacro %}
 
-{% macro default__json_text(column, path) -%}
+{% macro duckdb__json_text(column, path) -%}
     {%- set steps = [] -%}
     {%- for step in path -%}
         {%- do steps.append("[" ~ step ~ "]" if step is number else "." ~ step) -%}

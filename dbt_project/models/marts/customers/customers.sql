@@ -126,7 +126,7 @@ customer_records as (
 customer_sources as (
     select
         customer_id,
-        {{ dbt.listagg('source', "', '", 'order by source') }} as sources
+        {{ sorted_string_agg('source', "', '") }} as sources
     from (select distinct customer_id, source from identities) as distinct_sources
     group by customer_id
 ),
@@ -134,15 +134,9 @@ customer_sources as (
 customer_id_lists as (
     select
         customer_id,
-        {{ dbt.listagg(
-            "case when source = 'shopify' then record_id end", "', '", 'order by record_id'
-        ) }} as shopify_customer_ids,
-        {{ dbt.listagg(
-            "case when source = 'hubspot' then record_id end", "', '", 'order by record_id'
-        ) }} as hubspot_contact_ids,
-        {{ dbt.listagg(
-            "case when source = 'klaviyo' then record_id end", "', '", 'order by record_id'
-        ) }} as klaviyo_profile_ids
+        {{ sorted_string_agg("case when source = 'shopify' then record_id end", "', '") }} as shopify_customer_ids,
+        {{ sorted_string_agg("case when source = 'hubspot' then record_id end", "', '") }} as hubspot_contact_ids,
+        {{ sorted_string_agg("case when source = 'klaviyo' then record_id end", "', '") }} as klaviyo_profile_ids
     from identities
     where (source = 'shopify' and record_type = 'customer')
         or source in ('hubspot', 'klaviyo')
@@ -153,7 +147,7 @@ customer_emails as (
     select
         customer_id,
         count(*) as email_count,
-        {{ dbt.listagg('email_normalized', "', '", 'order by email_normalized') }} as emails
+        {{ sorted_string_agg('email_normalized', "', '") }} as emails
     from (
         select distinct customer_id, email_normalized from identities where email_normalized is not null
     ) as distinct_emails
@@ -164,7 +158,7 @@ customer_phones as (
     select
         customer_id,
         count(*) as phone_count,
-        {{ dbt.listagg('phone_e164', "', '", 'order by phone_e164') }} as phones
+        {{ sorted_string_agg('phone_e164', "', '") }} as phones
     from (
         select distinct customer_id, phone_e164 from identities where phone_e164 is not null
     ) as distinct_phones
@@ -541,7 +535,7 @@ customer_channels as (
     select
         customer_id,
         count(*) as channel_count,
-        {{ dbt.listagg('channel', "', '", 'order by channel') }} as channels
+        {{ sorted_string_agg('channel', "', '") }} as channels
     from (
         select distinct customer_id, channel from orders where is_counted and customer_id is not null
     ) as distinct_channels

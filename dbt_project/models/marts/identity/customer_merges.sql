@@ -106,7 +106,7 @@ bridging_types as (
 reasons as (
     select
         merged_customer_id,
-        {{ dbt.listagg('identifier_type', "', '", 'order by identifier_type') }} as identifier_types
+        {{ sorted_string_agg('identifier_type', "', '") }} as identifier_types
     from bridging_types
     group by 1
 ),

@@ -132,6 +132,8 @@ flow_events_by_customer as (
     from flow_events
     inner join checkout_customers
         on flow_events.customer_id = checkout_customers.customer_id
+    where flow_events.occurred_at >= checkout_customers.created_at
+        and flow_events.occurred_at <= {{ dbt.dateadd('hour', recovery_hours, 'checkout_customers.created_at') }}
 ),
 
 flow_events_by_profile as (
@@ -144,9 +146,13 @@ flow_events_by_profile as (
         on flow_events.profile_id = checkout_profiles.profile_id
     inner join checkout_customers
         on checkout_profiles.checkout_id = checkout_customers.checkout_id
+    where flow_events.occurred_at >= checkout_customers.created_at
+        and flow_events.occurred_at <= {{ dbt.dateadd('hour', recovery_hours, 'checkout_customers.created_at') }}
 ),
 
 flow_event_candidates as (
+    -- pairs already within the window: the union dedups only those (all of a customer's flow
+    -- emails times all of their checkouts is 1.4M pairs at M scale)
     select event_id, checkout_id, created_at from flow_events_by_customer
     union
     select event_id, checkout_id, created_at from flow_events_by_profile
@@ -165,10 +171,6 @@ flow_event_checkouts as (
                 order by flow_event_candidates.created_at desc, flow_event_candidates.checkout_id desc
             ) as checkout_rank
         from flow_event_candidates
-        inner join flow_events
-            on flow_event_candidates.event_id = flow_events.event_id
-        where flow_events.occurred_at >= flow_event_candidates.created_at
-            and flow_events.occurred_at <= {{ dbt.dateadd('hour', recovery_hours, 'flow_event_candidates.created_at') }}
     ) as ranked
     where checkout_rank = 1
 ),
