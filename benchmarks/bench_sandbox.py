@@ -148,7 +148,7 @@ def _process(args: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
             try:
                 requests.get(f"{url}/_sandbox/health", timeout=1)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still loading
                 time.sleep(0.1)
         yield url
     finally:
