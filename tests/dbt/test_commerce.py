@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,11 +30,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import config
-from pipelines.ingest import run_ingest
-from pipelines.sandbox.pos_export import export_pos
-from pipelines.sandbox.server import running_sandbox
 from pipelines.transform import run_dbt
+from tests.dbt.conftest import ingested_copy
 
 COMMERCE_MODELS = [
     "path:models/intermediate/commerce",
@@ -128,19 +124,10 @@ def _read_marts(warehouse: Path) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def built(world_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def built(ingested_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     """The small world ingested into a private warehouse and the commerce marts built once."""
     root = tmp_path_factory.mktemp("commerce") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CDP_DATA_DIR", str(root))
-        patch.setenv("DLT_DATA_DIR", str(root / "dlt"))
-        paths = config.paths()
-        shutil.copytree(world_root, paths.sandbox, ignore=shutil.ignore_patterns("state"))
-        export_pos(paths.sandbox, paths.pos_landing)
-        with running_sandbox(paths.sandbox, rate_limits="off") as server:
-            runs = run_ingest(sandbox_url=server.url)
-        failed = {run.source: run.error for run in runs if run.status != "succeeded"}
-        assert not failed, f"ingest failed: {failed}"
+    with ingested_copy(ingested_root, root) as paths:
         started = time.perf_counter()
         success, failures, _ = run_dbt(RUN_MODELS)
         if success:

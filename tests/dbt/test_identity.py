@@ -14,7 +14,6 @@ as identifiers), computed here from the world tables; the figures for all record
 from __future__ import annotations
 
 import hashlib
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,13 +23,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines import config
-from pipelines.ingest import run_ingest
 from pipelines.sandbox.generate import advance_world
-from pipelines.sandbox.pos_export import export_pos
-from pipelines.sandbox.server import running_sandbox
 from pipelines.sandbox.sim.noise import JUNK_EMAILS, JUNK_PHONES
 from pipelines.transform import run_dbt
+from tests.dbt.conftest import ingest_everything, ingested_copy
 
 PRECISION_TARGET = 0.99
 RECALL_TARGET = 0.97
@@ -148,29 +144,21 @@ def _read_run(root: Path, success: bool, failures: list[str], seconds: float) ->
     return Run(success, failures, seconds, truth, identities, merges, skipped)
 
 
-def _ingest_and_build(paths: config.Paths) -> tuple[bool, list[str], float]:
-    export_pos(paths.sandbox, paths.pos_landing)
-    with running_sandbox(paths.sandbox, rate_limits="off") as server:
-        runs = run_ingest(sandbox_url=server.url)
-    failed = {run.source: run.error for run in runs if run.status != "succeeded"}
-    assert not failed, f"ingest failed: {failed}"
+def _build() -> tuple[bool, list[str], float]:
     started = time.perf_counter()
     success, failures, _ = run_dbt(IDENTITY_BUILD)
     return success, failures, time.perf_counter() - started
 
 
 @pytest.fixture(scope="module")
-def built(world_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+def built(ingested_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
     """The small world ingested and resolved, then advanced 7 days, ingested and resolved again."""
     root = tmp_path_factory.mktemp("identity") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CDP_DATA_DIR", str(root))
-        patch.setenv("DLT_DATA_DIR", str(root / "dlt"))
-        paths = config.paths()
-        shutil.copytree(world_root, paths.sandbox, ignore=shutil.ignore_patterns("state"))
-        first = _read_run(root, *_ingest_and_build(paths))
+    with ingested_copy(ingested_root, root) as paths:
+        first = _read_run(root, *_build())
         advance_world(paths.sandbox, ADVANCE_DAYS)
-        second = _read_run(root, *_ingest_and_build(paths))
+        ingest_everything(paths)  # incremental, from the copied dlt state
+        second = _read_run(root, *_build())
         yield Build(first, second)
 
 

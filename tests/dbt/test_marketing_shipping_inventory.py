@@ -15,7 +15,6 @@ inventory) must match exactly.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import config
-from pipelines.ingest import run_ingest
-from pipelines.sandbox.pos_export import export_pos
-from pipelines.sandbox.server import running_sandbox
 from pipelines.transform import run_dbt
+from tests.dbt.conftest import ingested_copy
 
 MY_MODELS = [
     "path:models/marts/marketing",
@@ -123,19 +119,10 @@ class Build:
 
 
 @pytest.fixture(scope="module")
-def built(world_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+def built(ingested_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
     """The small world served by the sandbox, every source ingested, the marts built (tests on)."""
     root = tmp_path_factory.mktemp("marketing_shipping_inventory") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CDP_DATA_DIR", str(root))
-        patch.setenv("DLT_DATA_DIR", str(root / "dlt"))
-        paths = config.paths()
-        shutil.copytree(world_root, paths.sandbox, ignore=shutil.ignore_patterns("state"))
-        export_pos(paths.sandbox, paths.pos_landing)
-        with running_sandbox(paths.sandbox, rate_limits="off") as server:
-            runs = run_ingest(sandbox_url=server.url)
-        failed = {run.source: run.error for run in runs if run.status != "succeeded"}
-        assert not failed, f"ingest failed: {failed}"
+    with ingested_copy(ingested_root, root):
         success, failures, counts = run_dbt(BUILD)
         yield Build(root, success, failures, counts)
 

@@ -20,11 +20,9 @@ import polars as pl
 import pytest
 
 from pipelines import config
-from pipelines.ingest import run_ingest
-from pipelines.sandbox.pos_export import export_pos
-from pipelines.sandbox.server import running_sandbox
 from pipelines.sandbox.sim.noise import JUNK_EMAILS, JUNK_PHONES, RELAY_DOMAIN, type_phones
 from pipelines.transform import DBT_PROJECT, dbt_environment, run_dbt
+from tests.dbt.conftest import ingested_copy
 
 # staging's models and the tests on them alone (not other parts' tests that read staging)
 BUILD_STAGING = ["build", "--select", "staging", "--indirect-selection", "cautious"]
@@ -99,21 +97,11 @@ def restore_every_source(warehouse: Path, copy: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(world_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+def built(ingested_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
     """The small world served by the sandbox and every source ingested; staging built (with its
     data tests) first on the warehouse with only some sources, then on the whole warehouse."""
     root = tmp_path_factory.mktemp("staging") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CDP_DATA_DIR", str(root))
-        patch.setenv("DLT_DATA_DIR", str(root / "dlt"))
-        paths = config.paths()
-        shutil.copytree(world_root, paths.sandbox, ignore=shutil.ignore_patterns("state"))
-        export_pos(paths.sandbox, paths.pos_landing)
-        with running_sandbox(paths.sandbox, rate_limits="off") as server:
-            runs = run_ingest(sandbox_url=server.url)
-        failed = {run.source: run.error for run in runs if run.status != "succeeded"}
-        assert not failed, f"ingest failed: {failed}"
-
+    with ingested_copy(ingested_root, root) as paths:
         copy = root / "full_copy.duckdb"
         shutil.copy(paths.warehouse, copy)
         hide_some_sources(paths.warehouse)
