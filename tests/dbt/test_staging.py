@@ -619,11 +619,12 @@ def compile_inline(sql: str) -> str:
     return str(result.result.results[0].node.compiled_code)
 
 
-@pytest.fixture(scope="module")
-def normalise(built: Build) -> Any:
-    """A function applying the compiled macros to (email, phone) pairs in DuckDB."""
+@pytest.fixture(scope="module", params=["normalize_email", "default__normalize_email"])
+def normalise(built: Build, request: pytest.FixtureRequest) -> Any:
+    """A function applying the compiled macros to (email, phone) pairs in DuckDB: the email
+    macro DuckDB dispatches to, then its portable default (other warehouses)."""
     sql = compile_inline(
-        "select {{ normalize_email('email') }} as email_normalized,"
+        f"select {{{{ {request.param}('email') }}}} as email_normalized,"
         " {{ normalize_phone('phone') }} as phone_e164 from cases"
     )
 

@@ -9,45 +9,37 @@
 
 select
     edges.{{ group_column }},
-    count(distinct labelled.{{ label_column }}) as components
+    min(labelled.{{ label_column }}) as first_component,
+    max(labelled.{{ label_column }}) as last_component
 from {{ edges }} as edges
 inner join {{ model }} as labelled
     on edges.{{ node_column }} = labelled.{{ node_column }}
 group by edges.{{ group_column }}
-having count(distinct labelled.{{ label_column }}) > 1
+having min(labelled.{{ label_column }}) <> max(labelled.{{ label_column }})
 
 {% endtest %}
 
-{#- The model holds exactly the records of a staging model for one (source, record_type): every
-    staging record_id is in the model, and the model has no record of that kind staging lacks
-    (uniqueness is the record key's own test). Fails with the missing and the extra record ids. -#}
-{% test identity_has_every_record(model, records, source_value, record_type_value) %}
+{#- The model holds exactly the records of this run's graph (`records`, by node_id): none is
+    missing, and none is left over from a record that left the sources. That every staging record
+    is a node is int_identity_records' construction (a union of whole staging models), checked
+    against the sandbox's truth in tests/dbt/test_identity.py; a test per staging model cost a
+    recomputation of each staging view. Fails with the missing and the extra node ids. -#}
+{% test identity_has_every_record(model, records) %}
 
 with
 
-expected as (
-    select distinct record_id from {{ records }}
-),
-
-actual as (
-    select record_id
-    from {{ model }}
-    where source = '{{ source_value }}'
-        and record_type = '{{ record_type_value }}'
-),
-
 missing as (
-    select expected.record_id, 'missing' as problem
-    from expected
-    left join actual on expected.record_id = actual.record_id
-    where actual.record_id is null
+    select records.node_id, 'missing' as problem
+    from {{ records }} as records
+    left join {{ model }} as identities on records.node_id = identities.node_id
+    where identities.node_id is null
 ),
 
 extra as (
-    select actual.record_id, 'not in staging' as problem
-    from actual
-    left join expected on actual.record_id = expected.record_id
-    where expected.record_id is null
+    select identities.node_id, 'not in the graph' as problem
+    from {{ model }} as identities
+    left join {{ records }} as records on identities.node_id = records.node_id
+    where records.node_id is null
 )
 
 select * from missing
@@ -62,12 +54,13 @@ select * from extra
 
 select
     components.component_id,
-    count(distinct identities.customer_id) as customers
+    min(identities.customer_id) as first_customer_id,
+    max(identities.customer_id) as last_customer_id
 from {{ components }} as components
 inner join {{ model }} as identities
     on components.node_id = identities.node_id
 group by components.component_id
-having count(distinct identities.customer_id) > 1
+having min(identities.customer_id) <> max(identities.customer_id)
 
 {% endtest %}
 
