@@ -26,25 +26,14 @@ having min(labelled.{{ label_column }}) <> max(labelled.{{ label_column }})
     recomputation of each staging view. Fails with the missing and the extra node ids. -#}
 {% test identity_has_every_record(model, records) %}
 
-with
-
-missing as (
-    select records.node_id, 'missing' as problem
-    from {{ records }} as records
-    left join {{ model }} as identities on records.node_id = identities.node_id
-    where identities.node_id is null
-),
-
-extra as (
-    select identities.node_id, 'not in the graph' as problem
-    from {{ model }} as identities
-    left join {{ records }} as records on identities.node_id = records.node_id
-    where records.node_id is null
-)
-
-select * from missing
-union all
-select * from extra
+select
+    coalesce(records.node_id, identities.node_id) as node_id,
+    case when identities.node_id is null then 'missing' else 'not in the graph' end as problem
+from {{ records }} as records
+full outer join {{ model }} as identities
+    on records.node_id = identities.node_id
+where records.node_id is null
+    or identities.node_id is null
 
 {% endtest %}
 
