@@ -281,19 +281,15 @@ def _copy_all_raw(data_dir: Path) -> float:
         return time.perf_counter() - started
 
 
-def _last_dbt_seconds(data_dir: Path) -> float:
-    """The dbt build time of the latest ``cdp transform`` run (without its publish)."""
+def _identity_run(data_dir: Path) -> tuple[float, int]:
+    """The latest ``cdp transform`` run's dbt build time (without its publish) and the number of
+    records ``customer_identities`` holds after it."""
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        return float(
-            con.execute(  # type: ignore[index]
-                "select dbt_seconds from ops.transform_runs order by started_at desc limit 1"
-            ).fetchone()[0]
-        )
-
-
-def _identity_records(data_dir: Path) -> int:
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        return int(con.execute("select count(*) from marts.customer_identities").fetchone()[0])  # type: ignore[index]
+        (dbt_seconds,) = con.execute(  # type: ignore[misc]
+            "select dbt_seconds from ops.transform_runs order by started_at desc limit 1"
+        ).fetchone()
+        (records,) = con.execute("select count(*) from marts.customer_identities").fetchone()  # type: ignore[misc]
+        return float(dbt_seconds), int(records)
 
 
 def bench_transform(scale: str, repeat: int) -> list[Measurement]:
@@ -317,10 +313,10 @@ def bench_transform(scale: str, repeat: int) -> list[Measurement]:
         for _ in range(repeat):
             _transform_child(_fresh_data_dir(raw, data_dir), IDENTITY_INPUTS)
             seconds, rss = _transform_child(data_dir, IDENTITY_SELECTION)
+            dbt_seconds, records = _identity_run(data_dir)
             identity.append(seconds)
-            identity_dbt.append(_last_dbt_seconds(data_dir))
+            identity_dbt.append(dbt_seconds)
             identity_rss = max(identity_rss, rss)
-            records = _identity_records(data_dir)
 
     return [
         Measurement(
